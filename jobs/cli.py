@@ -1,0 +1,33 @@
+"""The `nbaprops` command line: manual triggers for every job and the lab's own commands.
+
+Each command builds `Settings` once and passes it down; exit code 2 means bad input.
+"""
+
+from __future__ import annotations
+
+import click
+
+from nbaprops.settings import Settings
+
+
+@click.group()
+@click.version_option(package_name="nbaprops")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Self-running tracking and governance for an NBA player-props model."""
+    ctx.obj = Settings()
+
+
+def _register_groups() -> None:
+    """Attach the command groups that live in their own modules."""
+    from jobs.cli_data import data_group
+
+    cli.add_command(data_group)
+
+
+_register_groups()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="nbaprops")

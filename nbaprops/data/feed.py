@@ -1,0 +1,128 @@
+"""The canonical in-memory form of a data feed, shared by every source (synthetic or CSV).
+
+Game logs: one row per player-game actually played (DNPs are absent, as in real box scores).
+Lines: one row per (date, player, market, bookmaker, snapshot) with both American prices.
+Truth: only the synthetic source has it: each row's true pre-game mean and median per market,
+kept apart from the game logs so that no feature can ever read it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pandas as pd
+
+# Canonical game-log columns. Required ones must exist in every source; optional ones may be
+# missing from a user's CSV, which switches off the features that need them.
+GAME_REQUIRED: tuple[str, ...] = ("game_date", "player_id", "player_name")
+GAME_OPTIONAL: tuple[str, ...] = (
+    "game_id",
+    "season",
+    "team",
+    "opponent",
+    "home",
+    "MIN",
+    "PTS",
+    "REB",
+    "AST",
+    "FGA",
+    "FTA",
+    "TOV",
+)
+GAME_COLUMNS: tuple[str, ...] = GAME_REQUIRED + GAME_OPTIONAL
+STAT_COLUMNS: tuple[str, ...] = ("MIN", "PTS", "REB", "AST", "FGA", "FTA", "TOV")
+
+LINE_COLUMNS: tuple[str, ...] = (
+    "game_date",
+    "player_id",
+    "player_name",
+    "market",
+    "line",
+    "over_price",
+    "under_price",
+    "bookmaker",
+    "snapshot",
+    "snapshot_ts",
+)
+MARKETS: tuple[str, ...] = ("PTS", "REB", "AST", "PRA")
+SNAPSHOTS: tuple[str, ...] = ("open", "close")
+
+# Truth columns (synthetic only): game_date, player_id, then true_mean_<M> and true_median_<M>.
+TRUTH_KEY: tuple[str, ...] = ("game_date", "player_id")
+
+
+def target_values(games: pd.DataFrame, target: str) -> pd.Series:
+    """The prop target of each row: a box-score column, or PTS+REB+AST for PRA."""
+    if target == "PRA":
+        return games["PTS"] + games["REB"] + games["AST"]
+    return games[target]
+
+
+def frame_digest(*frames: pd.DataFrame) -> str:
+    """A short, stable content digest of data frames, for dataset lineage in MLflow."""
+    h = hashlib.sha256()
+    for frame in frames:
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        h.update(",".join(map(str, frame.columns)).encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Game logs, sportsbook lines and (synthetic only) the hidden truth, sorted by date.
+
+    `games` and `lines` use the canonical columns above with `game_date` as datetime64 at
+    midnight. `truth` is None for real data.
+    """
+
+    games: pd.DataFrame
+    lines: pd.DataFrame
+    truth: pd.DataFrame | None = None
+    source: str = "synthetic"
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def digest(self) -> str:
+        """Content digest of games and lines (truth is evaluation-only and excluded)."""
+        return frame_digest(self.games, self.lines)
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        """The distinct game dates, ascending."""
+        return pd.DatetimeIndex(sorted(self.games["game_date"].unique()))
+
+    def known_before(self, day: dt.date | pd.Timestamp) -> Feed:
+        """Everything known before the start of `day`: earlier games and earlier lines."""
+        cutoff = pd.Timestamp(day).normalize()
+        return self._subset(self.games["game_date"] < cutoff, self.lines["game_date"] < cutoff)
+
+    def on_date(self, day: dt.date | pd.Timestamp) -> Feed:
+        """The games and lines of `day` only."""
+        d = pd.Timestamp(day).normalize()
+        return self._subset(self.games["game_date"] == d, self.lines["game_date"] == d)
+
+    def between(self, start: dt.date | pd.Timestamp, end: dt.date | pd.Timestamp) -> Feed:
+        """Games and lines with start <= game_date < end."""
+        s, e = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+        g, ln = self.games["game_date"], self.lines["game_date"]
+        return self._subset((g >= s) & (g < e), (ln >= s) & (ln < e))
+
+    def _subset(self, game_mask: pd.Series, line_mask: pd.Series) -> Feed:
+        games = self.games.loc[game_mask].reset_index(drop=True)
+        lines = self.lines.loc[line_mask].reset_index(drop=True)
+        truth = None
+        if self.truth is not None:
+            keys = games[list(TRUTH_KEY)]
+            truth = keys.merge(self.truth, on=list(TRUTH_KEY), how="left")
+        return Feed(games, lines, truth, self.source, self.warnings)
+
+
+class DataSource(Protocol):
+    """Anything that can produce a Feed: the synthetic generator or a folder of CSVs."""
+
+    def load(self) -> Feed:
+        """Read or generate the whole feed."""
+        ...

@@ -1,0 +1,97 @@
+"""Typed settings for every layer, read once from the environment (prefix NBAPROPS_) and `.env`.
+
+Nothing reads the environment anywhere else: the CLI builds one `Settings` and passes it down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Target = Literal["PTS", "REB", "AST", "PRA"]
+TARGETS: tuple[str, ...] = ("PTS", "REB", "AST", "PRA")
+DEFAULT_SEASONS: tuple[str, ...] = ("2021-22", "2022-23", "2023-24", "2024-25")
+
+
+class Settings(BaseSettings):
+    """Everything configurable about nbaprops; defaults give the embedded, zero-setup mode."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NBAPROPS_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    home: Path = Field(default=Path(".nbaprops"), description="State folder (stores, outbox).")
+    tracking_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "NBAPROPS_TRACKING_URI", "tracking_uri"),
+        description="MLflow tracking URI; MLFLOW_TRACKING_URI wins when set.",
+    )
+    artifact_root: Path | None = Field(
+        default=None, description="Artifact folder for new experiments (default <home>/mlartifacts)."
+    )
+    database_url: str | None = Field(
+        default=None, description="Project state DB (jobs, history, audit); default SQLite in home."
+    )
+    data: str = Field(default="synthetic", description="'synthetic' or a folder of CSV files.")
+    target: Target = "PTS"
+    seed: int = 42
+
+    # Synthetic feed
+    teams: int = Field(default=30, ge=2, le=30)
+    seasons: str = ",".join(DEFAULT_SEASONS)
+    market_efficiency: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    # Compute
+    workers: int = Field(default=2, ge=1)
+    executor: Literal["local", "dask"] = "local"
+    dask_scheduler: str | None = None
+
+    # Email (the password is a SecretStr so it never prints)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["plain", "starttls", "ssl"] = "plain"
+    report_sender: str = "nbaprops@localhost"
+    report_recipients: str = ""
+
+    @field_validator("seasons")
+    @classmethod
+    def _check_seasons(cls, value: str) -> str:
+        from nbaprops.seasons import parse_season
+
+        for item in value.split(","):
+            parse_season(item.strip())
+        return value
+
+    @property
+    def season_list(self) -> list[str]:
+        """The configured seasons, in order."""
+        return [s.strip() for s in self.seasons.split(",") if s.strip()]
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        """MLflow tracking URI: explicit setting, else the embedded SQLite store in home."""
+        if self.tracking_uri:
+            return self.tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def resolved_artifact_root(self) -> Path:
+        """Where new experiments keep their artifacts."""
+        return (self.artifact_root or self.home / "mlartifacts").resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """SQLAlchemy URL of the project's own state (job store, job history, audit)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'state.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Folder where rendered reports wait before they are sent."""
+        return self.home / "outbox"
