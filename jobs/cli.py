@@ -21,8 +21,10 @@ def cli(ctx: click.Context) -> None:
 def _register_groups() -> None:
     """Attach the command groups that live in their own modules."""
     from jobs.cli_data import data_group
+    from jobs.cli_lab import compare_command, init_command, train_command
 
-    cli.add_command(data_group)
+    for command in (data_group, init_command, train_command, compare_command):
+        cli.add_command(command)
 
 
 _register_groups()
@@ -30,4 +32,7 @@ _register_groups()
 
 def main() -> None:
     """Console-script entry point."""
+    from nbaprops.tracking.setup import quiet_mlflow
+
+    quiet_mlflow()
     cli(prog_name="nbaprops")

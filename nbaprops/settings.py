@@ -26,11 +26,14 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".nbaprops"), description="State folder (stores, outbox).")
     tracking_uri: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "NBAPROPS_TRACKING_URI", "tracking_uri"),
+        validation_alias=AliasChoices(
+            "MLFLOW_TRACKING_URI", "NBAPROPS_TRACKING_URI", "tracking_uri"
+        ),
         description="MLflow tracking URI; MLFLOW_TRACKING_URI wins when set.",
     )
     artifact_root: Path | None = Field(
-        default=None, description="Artifact folder for new experiments (default <home>/mlartifacts)."
+        default=None,
+        description="Artifact folder for new experiments (default <home>/mlartifacts).",
     )
     database_url: str | None = Field(
         default=None, description="Project state DB (jobs, history, audit); default SQLite in home."

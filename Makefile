@@ -1,0 +1,42 @@
+# nbaprops: every habit is a target. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint format bench clean
+
+help: ## List the targets with a one-line description each
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,postgres,dask]'
+	touch $(STAMP)
+
+demo: $(STAMP) ## Run the main job on the embedded default (SQLite store in ./.nbaprops)
+	$(BIN)/nbaprops init
+	$(BIN)/nbaprops train --model xgboost --phase foundation
+	$(BIN)/nbaprops compare
+	@echo "Browse the runs: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.nbaprops/mlflow.db"
+
+test: $(STAMP) ## Run the test suite (real MLflow, SMTP and PostgreSQL where the machine has them)
+	$(BIN)/pytest -q
+
+lint: $(STAMP) ## ruff lint + format check and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP) ## Speed benchmarks on the full four-season feed (ratios against in-run baselines)
+	$(BIN)/python -m benchmarks.bench_data
+	$(BIN)/python -m benchmarks.bench_features
+	$(BIN)/python -m benchmarks.bench_training
+
+clean: ## Remove the virtual environment and local state
+	rm -rf $(VENV) .nbaprops .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,139 @@
+"""`nbaprops init | train | compare`: the lab's commands, run by hand or by the jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from jobs.console import fail, print_json, print_table, status
+from nbaprops.models.regressors import MODEL_TYPES, coerce_param
+from nbaprops.settings import TARGETS, Settings
+from nbaprops.tracking.compare import COMPARE_METRICS, best_by_phase, compare_phase
+from nbaprops.tracking.setup import PHASES, UnknownPhaseError, init_tracking, phase_by_key
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``k=v`` pairs into overrides; ``member.k=v`` addresses an ensemble member."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not of the form key=value", param_hint="--params")
+        if "." in key:
+            member, _, name = key.partition(".")
+            params.setdefault(member, {})[name] = coerce_param(value)
+        else:
+            params[key] = coerce_param(value)
+    return params
+
+
+@click.command("init")
+@click.pass_obj
+def init_command(settings: Settings) -> None:
+    """Create the tracking store and the phase experiments (idempotent)."""
+    client = init_tracking(settings)
+    names = [p.experiment for p in PHASES]
+    click.echo(f"tracking store: {settings.resolved_tracking_uri}")
+    click.echo(f"experiments: {', '.join(names)} (+ monitoring)")
+    del client
+
+
+@click.command("train")
+@click.option("--model", "model_type", type=click.Choice(MODEL_TYPES), default="xgboost")
+@click.option("--target", type=click.Choice(TARGETS), default=None, help="Default: settings.")
+@click.option("--phase", default="foundation", show_default=True)
+@click.option("--feature-set", type=click.Choice(["core", "context", "full"]), default="full")
+@click.option(
+    "--calibration", type=click.Choice(["isotonic", "platt", "none"]), default="isotonic"
+)
+@click.option("--params", "param_pairs", multiple=True, help="Override: k=v (member.k=v).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def train_command(
+    settings: Settings,
+    model_type: str,
+    target: str | None,
+    phase: str,
+    feature_set: str,
+    calibration: str,
+    param_pairs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Train one model and log a complete MLflow run."""
+    from nbaprops.data.sources import source_from_settings
+    from nbaprops.training.pipeline import TrainSpec, train_and_log
+    from nbaprops.training.prepare import prepare
+
+    try:
+        chosen_phase = phase_by_key(phase)
+    except UnknownPhaseError as exc:
+        fail(str(exc))
+        return
+    spec = TrainSpec(
+        model_type=model_type,
+        phase=chosen_phase.key,
+        feature_set=feature_set,
+        calibration=calibration,
+        params=parse_params(param_pairs),
+        seed=settings.seed,
+        n_jobs=settings.workers,
+    )
+    the_target = target or settings.target
+    with status("tracking store", as_json):
+        client = init_tracking(settings)
+        experiment = client.get_experiment_by_name(chosen_phase.experiment)
+        assert experiment is not None
+    with status(f"loading data ({settings.data})", as_json):
+        feed = source_from_settings(settings).load()
+    with status("building features", as_json):
+        data = prepare(feed, the_target, feature_set)
+    with status(f"training {model_type} and logging the run", as_json):
+        result = train_and_log(data, spec, experiment.experiment_id, dt.date.today())
+    if as_json:
+        print_json(
+            {
+                "run_id": result.run_id,
+                "run_name": result.run_name,
+                "experiment": result.experiment,
+                "model_uri": result.model_uri,
+                "metrics": result.metrics,
+            }
+        )
+        return
+    click.echo(f"run {result.run_name} ({result.run_id}) in {result.experiment}")
+    for key, value in result.headline().items():
+        click.echo(f"  {key:<20} {value:.4f}")
+
+
+@click.command("compare")
+@click.option("--phase", default=None, help="One phase; default: best run of each phase.")
+@click.option("--filter", "filter_string", default=None, help='e.g. "metrics.val_mae < 4.0"')
+@click.option("--top", default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def compare_command(
+    settings: Settings, phase: str | None, filter_string: str | None, top: int, as_json: bool
+) -> None:
+    """Compare runs within a phase, or the best run of each phase side by side."""
+    client = init_tracking(settings)
+    try:
+        if phase:
+            rows = compare_phase(client, phase_by_key(phase), filter_string, top)
+        else:
+            rows = best_by_phase(client, filter_string)
+    except UnknownPhaseError as exc:
+        fail(str(exc))
+        return
+    except Exception as exc:  # MLflow rejects a malformed filter with its own exception type
+        if "filter" in str(exc).lower() or "invalid" in str(exc).lower():
+            fail(f"bad --filter {filter_string!r}: {exc}")
+        raise
+    dicts = [r.to_dict() for r in rows]
+    if as_json:
+        print_json(dicts)
+    elif not dicts:
+        click.echo("no finished runs match")
+    else:
+        print_table(dicts, ["phase", "run_name", "model_type", *COMPARE_METRICS])

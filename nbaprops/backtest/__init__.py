@@ -1,0 +1,1 @@
+"""Walk-forward backtests against the sportsbook lines."""

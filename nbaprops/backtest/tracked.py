@@ -1,0 +1,164 @@
+"""Log a walk-forward backtest: one parent run, one nested child run per fold.
+
+Folds run in worker processes without MLflow; all logging happens here, in the parent, once the
+results are in, so no worker ever touches the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+
+from nbaprops.backtest.executor import Progress
+from nbaprops.backtest.walkforward import (
+    BacktestResult,
+    BacktestSpec,
+    calibration_points,
+    run_backtest,
+)
+from nbaprops.betting.ledger import EDGE_BUCKETS
+from nbaprops.betting.metrics import SHARPE_CONVENTION
+from nbaprops.seasons import metric_suffix
+from nbaprops.tracking.naming import run_name
+from nbaprops.tracking.plots import bankroll_plot, calibration_plot, roi_by_edge_plot
+from nbaprops.tracking.runlog import code_version, log_metrics, write_json
+from nbaprops.training.prepare import PreparedData
+
+
+@dataclass(frozen=True)
+class TrackedBacktest:
+    """The logged parent run and the backtest's result."""
+
+    run_id: str
+    run_name: str
+    result: BacktestResult
+
+
+def window_label(result: BacktestResult) -> str:
+    """The test window as 'YYYY-MM-DD..YYYY-MM-DD' (end exclusive): champion and challenger
+    are compared only on the same window."""
+    start, end = result.window
+    return f"{start.date()}..{end.date()}"
+
+
+def _write_artifacts(folder: Path, result: BacktestResult) -> None:
+    result.ledger.bets.to_csv(folder / "bets.csv", index=False)
+    for season, part in result.predictions.groupby("season"):
+        part.to_csv(folder / f"predictions_{metric_suffix(str(season))}.csv", index=False)
+    bankroll_plot(
+        {"flat stakes": result.ledger.equity_flat, "fractional Kelly": result.ledger.equity_kelly},
+        folder / "bankroll.png",
+    )
+    calibration_plot(
+        {"walk-forward": calibration_points(result.props)}, folder / "calibration_curve.png"
+    )
+    bets = result.ledger.bets
+    counts = {
+        name: int(((bets["edge"] >= lo) & (bets["edge"] < hi)).sum())
+        for name, (lo, hi) in EDGE_BUCKETS.items()
+    }
+    roi_by_edge_plot(
+        {name: result.metrics.get(name, float("nan")) for name in EDGE_BUCKETS},
+        counts,
+        folder / "roi_by_edge.png",
+    )
+    write_json(
+        folder / "folds.json",
+        [
+            {
+                "fold": f.index,
+                "train_end_exclusive": str(f.train_end.date()),
+                "test_start": str(f.test_start.date()),
+                "test_end_exclusive": str(f.test_end.date()),
+                "n_train": f.n_train,
+                "n_test": len(f.predictions),
+                "fit_seconds": round(f.fit_seconds, 3),
+            }
+            for f in result.folds
+        ],
+    )
+
+
+def _log_fold_runs(result: BacktestResult, parent_name: str, experiment_id: str) -> None:
+    for fold in result.folds:
+        with mlflow.start_run(
+            run_name=f"{parent_name}_fold{fold.index:02d}", nested=True, experiment_id=experiment_id
+        ):
+            mlflow.set_tags(
+                {
+                    "fold": str(fold.index),
+                    "train_end_exclusive": str(fold.train_end.date()),
+                    "test_start": str(fold.test_start.date()),
+                    "test_end_exclusive": str(fold.test_end.date()),
+                }
+            )
+            err = fold.predictions["actual"] - fold.predictions["prediction"]
+            bets = result.ledger.bets
+            in_fold = (bets["game_date"] >= fold.test_start) & (bets["game_date"] < fold.test_end)
+            stake = float(bets.loc[in_fold, "stake_flat"].sum())
+            log_metrics(
+                {
+                    "fold_mae": float(np.mean(np.abs(err))),
+                    "n_train": float(fold.n_train),
+                    "n_test": float(len(fold.predictions)),
+                    "fit_seconds": fold.fit_seconds,
+                    "bet_count": float(in_fold.sum()),
+                    "fold_roi": float(bets.loc[in_fold, "profit_flat"].sum()) / stake
+                    if stake
+                    else float("nan"),
+                }
+            )
+
+
+def run_tracked_backtest(
+    data: PreparedData,
+    spec: BacktestSpec,
+    experiment_id: str,
+    day: dt.date,
+    feature_set: str = "full",
+    progress: Progress | None = None,
+    extra_tags: dict[str, str] | None = None,
+) -> TrackedBacktest:
+    """Run the backtest and log it; the parent run is FAILED if anything raises."""
+    name = run_name(day, spec.model_type, feature_set, f"wf-refit{spec.refit_days}d")
+    tags = {
+        "model_type": spec.model_type,
+        "feature_set": feature_set,
+        "feature_set_version": data.features.version,
+        "target": data.target,
+        "data_digest": data.feed_digest,
+        "data_source": data.source,
+        "code_version": code_version(),
+        "backtest": "walk_forward",
+        "sharpe_convention": SHARPE_CONVENTION,
+        "line_shopping": str(spec.line_shopping).lower(),
+        "project": "nba_props",
+        **(extra_tags or {}),
+    }
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
+        result = run_backtest(data, spec, progress)
+        mlflow.set_tag("backtest_window", window_label(result))
+        mlflow.log_params(
+            {
+                "refit_days": spec.refit_days,
+                "edge_threshold": spec.edge_threshold,
+                "kelly_multiplier": spec.kelly_multiplier,
+                "kelly_cap": spec.kelly_cap,
+                "calibration": spec.calibration,
+                "min_history_games": spec.min_history_games,
+                "n_folds": len(result.folds),
+                "test_seasons": ",".join(sorted(result.predictions["season"].unique())),
+                **{f"model.{k}": v for k, v in spec.params.items()},
+            }
+        )
+        log_metrics(result.metrics)
+        with tempfile.TemporaryDirectory() as tmp:
+            _write_artifacts(Path(tmp), result)
+            mlflow.log_artifacts(tmp)
+        _log_fold_runs(result, name, experiment_id)
+    return TrackedBacktest(run.info.run_id, name, result)

@@ -1,0 +1,1 @@
+"""Point-prediction models: XGBoost, LightGBM and their averaging ensemble."""

@@ -1,0 +1,1 @@
+"""Tracked training: one fit, every metric and artifact, one MLflow run."""

@@ -1,0 +1,142 @@
+"""Fit a points model and its probability-of-the-over layer, out-of-sample throughout.
+
+The last part of the training window (the calibration slice) is held out: the regressor is fit
+on the rows before it, the tier spreads and the calibrator are fit on the slice's out-of-sample
+predictions. Used by `nbaprops train` and by every walk-forward fold alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nbaprops.betting.calibration import fit_calibrator
+from nbaprops.betting.probability import fit_tier_spread, prob_over, prob_push
+from nbaprops.models.regressors import (
+    ENSEMBLE_MEMBERS,
+    AveragingEnsemble,
+    Regressor,
+    fit_regressor,
+    resolve_params,
+)
+from nbaprops.splits import time_split
+from nbaprops.training.props import over_outcome
+
+CALIBRATION_FRACTION = 0.15
+#: Called around each ensemble member's fit, e.g. to open a nested MLflow run for it.
+MemberHook = Callable[[str, Callable[[], Regressor]], Regressor]
+
+
+def _plain_member_fit(name: str, fit: Callable[[], Regressor]) -> Regressor:
+    return fit()
+
+
+@dataclass
+class FittedPropsModel:
+    """A fitted regressor plus the spread and calibrator that turn points into P(over)."""
+
+    model: Any
+    model_type: str
+    feature_names: list[str]
+    sigma_by_tier: dict[str, float]
+    calibrator: Any
+    calibration_kind: str
+    params: dict[str, Any]
+    fit_seconds: float
+    n_fit_rows: int
+    n_calibration_rows: int
+    eval_curves: dict[str, list[float]] = field(default_factory=dict)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Point predictions of the target."""
+        return np.asarray(self.model.predict(X[self.feature_names]), dtype=float)
+
+    def raw_prob_over(self, mu: np.ndarray, line: np.ndarray, tiers: np.ndarray) -> np.ndarray:
+        """Uncalibrated P(over) from the stated distribution around the prediction."""
+        sigma = self._sigma(tiers)
+        return np.asarray(prob_over(np.asarray(mu, float), np.asarray(line, float), sigma))
+
+    def _sigma(self, tiers: np.ndarray) -> np.ndarray:
+        default = float(np.median(list(self.sigma_by_tier.values())))
+        return np.array([self.sigma_by_tier.get(t, default) for t in tiers], dtype=float)
+
+    def prob_over(self, mu: np.ndarray, line: np.ndarray, tiers: np.ndarray) -> np.ndarray:
+        """Calibrated P(over | no push): the calibrator was fit on settled (non-push) props."""
+        raw = self.raw_prob_over(mu, line, tiers)
+        return np.asarray(self.calibrator.predict(raw), dtype=float)
+
+    def prob_push(self, mu: np.ndarray, line: np.ndarray, tiers: np.ndarray) -> np.ndarray:
+        """P(push): zero for half-point lines, the stated distribution's mass at a whole line."""
+        sigma = self._sigma(tiers)
+        return np.asarray(prob_push(np.asarray(mu, float), np.asarray(line, float), sigma))
+
+
+def fit_props_model(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    dates: pd.Series,
+    tiers: np.ndarray,
+    props: pd.DataFrame,
+    *,
+    model_type: str,
+    overrides: Mapping[str, Any],
+    calibration: str,
+    seed: int,
+    n_jobs: int,
+    member_hook: MemberHook = _plain_member_fit,
+) -> FittedPropsModel:
+    """Fit on all given rows (the training window), holding out its last dates for calibration.
+
+    `props` are the training window's lines with a `row` column indexing X positionally.
+    """
+    fit_mask, cal_mask = time_split(dates.reset_index(drop=True), CALIBRATION_FRACTION)
+    fit_mask, cal_mask = np.asarray(fit_mask), np.asarray(cal_mask)
+    X_fit, X_cal = X[fit_mask], X[cal_mask]
+    y_fit, y_cal = y[fit_mask], y[cal_mask]
+    eval_set = [(X_cal, y_cal)]
+    started = time.perf_counter()
+    params: dict[str, Any]
+    if model_type == "ensemble":
+        members, params = [], {"n_members": len(ENSEMBLE_MEMBERS)}
+        for name in ENSEMBLE_MEMBERS:
+            member_params = resolve_params(name, overrides.get(name, {}), seed, n_jobs)
+            params[name] = member_params
+
+            def _fit(n: str = name, p: dict[str, Any] = member_params) -> Regressor:
+                return fit_regressor(n, p, X_fit, y_fit, eval_set)
+
+            members.append(member_hook(name, _fit))
+        model: Any = AveragingEnsemble(members, ENSEMBLE_MEMBERS)
+    else:
+        params = resolve_params(model_type, overrides, seed, n_jobs)
+        model = fit_regressor(model_type, params, X_fit, y_fit, eval_set)
+    fit_seconds = time.perf_counter() - started
+
+    cal_pred = np.asarray(model.predict(X_cal), dtype=float)
+    sigma = fit_tier_spread(y_cal - cal_pred, tiers[cal_mask])
+    fitted = FittedPropsModel(
+        model=model,
+        model_type=model_type,
+        feature_names=list(X.columns),
+        sigma_by_tier={str(k): float(v) for k, v in sigma.items()},
+        calibrator=None,
+        calibration_kind=calibration,
+        params=params,
+        fit_seconds=fit_seconds,
+        n_fit_rows=int(fit_mask.sum()),
+        n_calibration_rows=int(cal_mask.sum()),
+    )
+    cal_positions = np.flatnonzero(cal_mask)
+    cal_props = props[props["row"].isin(cal_positions)]
+    pred_by_row = pd.Series(cal_pred, index=cal_positions)
+    mu = pred_by_row.loc[cal_props["row"]].to_numpy()
+    raw = fitted.raw_prob_over(mu, cal_props["line"].to_numpy(), tiers[cal_props["row"]])
+    went_over, push = over_outcome(y[cal_props["row"]], cal_props["line"].to_numpy())
+    keep = ~push
+    fitted.calibrator = fit_calibrator(calibration, raw[keep], went_over[keep].astype(float))
+    return fitted

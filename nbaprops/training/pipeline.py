@@ -1,0 +1,315 @@
+"""`nbaprops train`: one tracked run with every metric and artifact the guide names.
+
+The fit and its evaluation are plain functions (fit.py, evaluation.py); this module only
+decides what goes into MLflow and in which run, and keeps tracking cheap: autologging without
+its slow model logging, batched metrics, one artifact upload, pinned pip requirements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.data.code_dataset_source import CodeDatasetSource
+from mlflow.data.meta_dataset import MetaDataset
+from mlflow.models import infer_signature
+
+from nbaprops.models.regressors import Regressor, importance_of, n_estimators_of
+from nbaprops.seasons import metric_suffix
+from nbaprops.splits import time_split
+from nbaprops.tracking.naming import key_param, run_name
+from nbaprops.tracking.plots import (
+    calibration_plot,
+    confusion_matrix_plot,
+    feature_importance_plot,
+    residuals_plot,
+)
+from nbaprops.tracking.runlog import code_version, log_metrics, write_json
+from nbaprops.tracking.setup import phase_by_key
+from nbaprops.training.evaluation import Evaluation, evaluate
+from nbaprops.training.fit import FittedPropsModel, fit_props_model
+from nbaprops.training.prepare import PreparedData
+from nbaprops.training.props import props_for_rows
+from nbaprops.training.regression_metrics import regression_metrics
+
+MIN_HISTORY_GAMES = 3
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """What to train: model type, phase, feature set, calibration, overrides and the split."""
+
+    model_type: str = "xgboost"
+    phase: str = "foundation"
+    feature_set: str = "full"
+    calibration: str = "isotonic"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    val_fraction: float = 0.2
+    min_history_games: int = MIN_HISTORY_GAMES
+    seed: int = 42
+    n_jobs: int = 2
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced, for the CLI and for the jobs that register models."""
+
+    run_id: str
+    run_name: str
+    experiment: str
+    model_uri: str
+    metrics: dict[str, float]
+
+    def headline(self) -> dict[str, float]:
+        """The few numbers a person looks at first."""
+        names = ("val_mae", "baseline_mae", "oracle_mae", "brier_score", "calibration_error")
+        return {k: self.metrics[k] for k in names if k in self.metrics}
+
+
+def pip_requirements(model_type: str) -> list[str]:
+    """Pinned requirements for the logged model (inferring them costs ~10 s a model)."""
+    from importlib.metadata import version
+
+    packages = ["mlflow", "numpy", "pandas", "scikit-learn"]
+    packages += {"xgboost": ["xgboost"], "lightgbm": ["lightgbm"]}.get(
+        model_type, ["xgboost", "lightgbm", "cloudpickle"]
+    )
+    return [f"{p}=={version(p)}" for p in packages]
+
+
+def _autolog(enable: bool) -> None:
+    """XGBoost/LightGBM autologging for params and per-iteration curves, minus model logging."""
+    options: dict[str, Any] = {
+        "log_models": False,
+        "log_datasets": False,
+        "log_input_examples": False,
+        "log_model_signatures": False,
+        "silent": True,
+        "disable": not enable,
+    }
+    mlflow.xgboost.autolog(**options)
+    mlflow.lightgbm.autolog(**options)
+
+
+def _member_hook(parent_name: str) -> Callable[[str, Callable[[], Regressor]], Regressor]:
+    def hook(name: str, fit: Callable[[], Regressor]) -> Regressor:
+        parent = mlflow.active_run()
+        assert parent is not None, "ensemble members are logged inside the parent run"
+        experiment_id = parent.info.experiment_id
+        with mlflow.start_run(
+            run_name=f"{parent_name}_{name}", nested=True, experiment_id=experiment_id
+        ) as child:
+            mlflow.set_tags({"model_type": name, "ensemble_member": "true"})
+            model = fit()
+            mlflow.log_metric("n_estimators", n_estimators_of(model))
+            del child
+        return model
+
+    return hook
+
+
+def _log_model(fitted: FittedPropsModel, X_example: pd.DataFrame) -> Any:
+    example = X_example.dropna().head(5)
+    if example.empty:
+        example = X_example.head(5).fillna(0.0)
+    signature = infer_signature(example, fitted.predict(example))
+    common: dict[str, Any] = {
+        "name": "model",
+        "signature": signature,
+        "input_example": example,
+        "pip_requirements": pip_requirements(fitted.model_type),
+    }
+    if fitted.model_type == "xgboost":
+        return mlflow.xgboost.log_model(fitted.model, **common)
+    if fitted.model_type == "lightgbm":
+        return mlflow.lightgbm.log_model(fitted.model, **common)
+    from nbaprops.models.pyfunc import EnsemblePyfunc
+
+    return mlflow.pyfunc.log_model(python_model=EnsemblePyfunc(fitted.model), **common)
+
+
+def _write_artifacts(
+    folder: Path,
+    data: PreparedData,
+    fitted: FittedPropsModel,
+    evaluation: Evaluation,
+    config: dict[str, Any],
+) -> None:
+    importance = importance_of(fitted.model, fitted.feature_names)
+    feature_importance_plot(importance, folder / "feature_importance.png")
+    preds = evaluation.predictions
+    residuals_plot(
+        preds["actual"].to_numpy(), preds["prediction"].to_numpy(), folder / "residuals.png"
+    )
+    calibration_plot(evaluation.calibration_curves, folder / "calibration_curve.png")
+    confusion_matrix_plot(evaluation.confusion, folder / "confusion_matrix.png")
+    for season, part in preds.groupby("season"):
+        part.to_csv(folder / f"predictions_{metric_suffix(str(season))}.csv", index=False)
+    evaluation.props.to_csv(folder / "prop_probabilities.csv", index=False)
+    evaluation.errors.to_csv(folder / "error_analysis.csv", index=False)
+    importance.rename("importance").to_csv(folder / "feature_importance.csv", index_label="feature")
+    write_json(
+        folder / "features.json",
+        {
+            "feature_set": config["feature_set"],
+            "feature_set_version": data.features.version,
+            "count": len(fitted.feature_names),
+            "features": fitted.feature_names,
+            "tiers": data.features.tiers,
+            "disabled": getattr(data.features, "disabled", {}),
+        },
+    )
+    write_json(folder / "training_config.json", config)
+    write_json(
+        folder / "probability_model.json",
+        {
+            "distribution": "normal with continuity correction, tier-dependent sigma",
+            "sigma_by_tier": fitted.sigma_by_tier,
+            "calibration": fitted.calibration_kind,
+            "fitted_on": "calibration slice: last dates of the training window, out-of-sample",
+        },
+    )
+    layer = {"sigma_by_tier": fitted.sigma_by_tier, "calibrator": fitted.calibrator}
+    (folder / "probability_layer.pkl").write_bytes(pickle.dumps(layer))
+
+
+def split_rows(data: PreparedData, spec: TrainSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Train and validation positions: a time split on whole dates, min-history filter applied."""
+    train_mask, val_mask = time_split(data.dates, spec.val_fraction)
+    eligible = data.history_games >= spec.min_history_games
+    train = np.flatnonzero(np.asarray(train_mask) & eligible)
+    val = np.flatnonzero(np.asarray(val_mask) & eligible)
+    return train, val
+
+
+def train_and_log(
+    data: PreparedData, spec: TrainSpec, experiment_id: str, day: dt.date
+) -> TrainResult:
+    """Fit, evaluate and log one run (plus one child run per ensemble member)."""
+    phase = phase_by_key(spec.phase)
+    train, val = split_rows(data, spec)
+    if len(train) == 0 or len(val) == 0:
+        raise ValueError(
+            "not enough data to train: the feed needs several weeks of games with history; "
+            "add seasons or teams (see `nbaprops data generate --help`)"
+        )
+    X, y, seg = data.X, data.y, data.segments
+    name = run_name(day, spec.model_type, spec.feature_set, key_param(spec.model_type, spec.params))
+    train_props = props_for_rows(seg.iloc[train].reset_index(drop=True), data.lines, data.target)
+    val_seg = seg.iloc[val].reset_index(drop=True)
+    val_props = props_for_rows(val_seg, data.lines, data.target)
+    baseline = data.baseline.copy()
+    baseline[np.isnan(baseline)] = float(np.mean(y[train]))
+    config = {
+        "target": data.target,
+        "model_type": spec.model_type,
+        "phase": phase.experiment,
+        "feature_set": spec.feature_set,
+        "calibration": spec.calibration,
+        "validation_type": "time split on whole dates (validation strictly after training)",
+        "val_fraction": spec.val_fraction,
+        "calibration_slice": "last 15% of training dates, held out of the fit",
+        "filters": {"min_history_games": spec.min_history_games, "min_minutes": 0},
+        "train_dates": [
+            str(seg.game_date.iloc[train].min().date()),
+            str(seg.game_date.iloc[train].max().date()),
+        ],
+        "val_dates": [str(val_seg.game_date.min().date()), str(val_seg.game_date.max().date())],
+        "seasons": sorted(seg["season"].unique().tolist()),
+        "n_train": len(train),
+        "n_val": len(val),
+        "seed": spec.seed,
+        "data_source": data.source,
+        "data_digest": data.feed_digest,
+    }
+    tags = {
+        "model_type": spec.model_type,
+        "feature_set": spec.feature_set,
+        "feature_set_version": data.features.version,
+        "target": data.target,
+        "data_digest": data.feed_digest,
+        "data_source": data.source,
+        "code_version": code_version(),
+        "phase": phase.key,
+        "calibration": spec.calibration,
+        "project": "nba_props",
+    }
+    started = time.perf_counter()
+    _autolog(True)
+    try:
+        with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
+            fitted = fit_props_model(
+                X.iloc[train].reset_index(drop=True),
+                y[train],
+                seg["game_date"].iloc[train].reset_index(drop=True),
+                seg["tier"].to_numpy()[train],
+                train_props,
+                model_type=spec.model_type,
+                overrides=spec.params,
+                calibration=spec.calibration,
+                seed=spec.seed,
+                n_jobs=spec.n_jobs,
+                member_hook=_member_hook(name),
+            )
+            evaluation = evaluate(
+                fitted,
+                X.iloc[val].reset_index(drop=True),
+                y[val],
+                val_seg,
+                val_props,
+                baseline[val],
+                None if data.oracle is None else data.oracle[val],
+            )
+            train_pred = fitted.predict(X.iloc[train])
+            metrics = dict(evaluation.metrics)
+            metrics.update(regression_metrics(y[train], train_pred, "train"))
+            metrics.update(
+                {
+                    "n_features": float(len(fitted.feature_names)),
+                    "n_estimators": float(n_estimators_of(fitted.model)),
+                    "training_time": fitted.fit_seconds,
+                }
+            )
+            mlflow.log_params(
+                {
+                    "target": data.target,
+                    "feature_set": spec.feature_set,
+                    "calibration": spec.calibration,
+                    "val_fraction": spec.val_fraction,
+                    "min_history_games": spec.min_history_games,
+                    **(
+                        {"ensemble_members": ",".join(fitted.model.names)}
+                        if spec.model_type == "ensemble"
+                        else {}
+                    ),
+                }
+            )
+            info = _log_model(fitted, X.iloc[val])
+            mlflow.log_input(
+                MetaDataset(
+                    CodeDatasetSource({"source": data.source, "target": data.target}),
+                    name=f"{data.source}-{data.target}",
+                    digest=data.feed_digest,
+                ),
+                context="training",
+            )
+            with tempfile.TemporaryDirectory() as tmp:
+                _write_artifacts(Path(tmp), data, fitted, evaluation, config)
+                mlflow.log_artifacts(tmp)
+            metrics["tracking_overhead_seconds"] = (
+                time.perf_counter() - started - fitted.fit_seconds
+            )
+            log_metrics(metrics)
+            mlflow.set_tag("model_uri", info.model_uri)
+    finally:
+        _autolog(False)
+    return TrainResult(run.info.run_id, name, phase.experiment, info.model_uri, metrics)

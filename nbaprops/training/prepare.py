@@ -1,0 +1,83 @@
+"""Turn a feed into model-ready data once: features, segments, baseline and oracle predictions.
+
+A backtest reuses one PreparedData across all its folds; every column here is past-only
+except the target and the oracle (the generator's hidden truth, read for evaluation only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nbaprops.data.feed import Feed
+from nbaprops.features import FeatureFrame, build_features
+from nbaprops.training.props import b2b_flags
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Features and everything evaluation needs, positionally aligned row for row."""
+
+    features: FeatureFrame
+    segments: pd.DataFrame
+    baseline: np.ndarray
+    oracle: np.ndarray | None
+    history_games: np.ndarray
+    lines: pd.DataFrame
+    target: str
+    feed_digest: str
+    source: str
+
+    @property
+    def X(self) -> pd.DataFrame:
+        """Feature matrix."""
+        return self.features.X.reset_index(drop=True)
+
+    @property
+    def y(self) -> np.ndarray:
+        """Target values."""
+        return np.asarray(self.features.y, dtype=float)
+
+    @property
+    def dates(self) -> pd.Series:
+        """Game date of each row."""
+        return self.segments["game_date"]
+
+
+def prepare(feed: Feed, target: str, feature_set: str = "full") -> PreparedData:
+    """Build features and evaluation columns for every row of the feed's game logs."""
+    games = feed.games.reset_index(drop=True)
+    features = build_features(games, target=target, feature_set=feature_set)
+    keys = features.keys.reset_index(drop=True)
+    segments = pd.DataFrame(
+        {
+            "game_date": keys["game_date"],
+            "player_id": keys["player_id"],
+            "player_name": games["player_name"].to_numpy(),
+            "season": keys["season"].astype(str),
+            "tier": keys["tier"].astype(str),
+            "home": keys["home"].fillna(0).astype(int) if "home" in keys else 0,
+        }
+    )
+    segments["b2b"] = b2b_flags(segments)
+    order = segments.sort_values(["player_id", "game_date"])
+    history = order.groupby("player_id").cumcount().reindex(segments.index).to_numpy()
+    oracle = None
+    if feed.truth is not None and f"true_mean_{target}" in feed.truth:
+        truth = games[["game_date", "player_id"]].merge(
+            feed.truth, on=["game_date", "player_id"], how="left"
+        )
+        oracle = truth[f"true_mean_{target}"].to_numpy(dtype=float)
+    return PreparedData(
+        features=features,
+        segments=segments,
+        baseline=keys["baseline"].to_numpy(dtype=float),
+        oracle=oracle,
+        history_games=history,
+        lines=feed.lines,
+        target=target,
+        feed_digest=feed.digest,
+        source=feed.source,
+    )
