@@ -56,6 +56,7 @@ KNOWN_METRICS: Mapping[str, Direction] = {
     "sharpness_raw": "higher",
     "over_accuracy": "higher",
     "n_val_props": "higher",
+    "n_scored_props": "higher",
     # betting (nbaprops.betting.ledger SUMMARY_KEYS, logged with the wf_ prefix)
     "bet_count": "higher",
     "win_rate": "higher",
@@ -75,6 +76,8 @@ KNOWN_METRICS: Mapping[str, Direction] = {
     "roi_lower_95": "higher",
     "win_rate_lower_95": "higher",
     "win_rate_p_value": "lower",
+    # plausibility guard of the walk-forward backtest (1.0 = results imply future data)
+    "leakage_suspected": "lower",
 }
 WINDOW_PREFIXES: tuple[str, ...] = ("val_", "train_", "wf_", "live_")
 

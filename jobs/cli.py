@@ -21,9 +21,9 @@ def cli(ctx: click.Context) -> None:
 def _register_groups() -> None:
     """Attach the command groups that live in their own modules."""
     from jobs.cli_data import data_group
-    from jobs.cli_lab import compare_command, init_command, train_command
+    from jobs.cli_lab import backtest_command, compare_command, init_command, train_command
 
-    for command in (data_group, init_command, train_command, compare_command):
+    for command in (data_group, init_command, train_command, compare_command, backtest_command):
         cli.add_command(command)
 
 

@@ -20,7 +20,9 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not of the form key=value", param_hint="--params")
+            raise click.BadParameter(
+                f"{pair!r} is not of the form key=value", param_hint="--params"
+            )
         if "." in key:
             member, _, name = key.partition(".")
             params.setdefault(member, {})[name] = coerce_param(value)
@@ -45,9 +47,7 @@ def init_command(settings: Settings) -> None:
 @click.option("--target", type=click.Choice(TARGETS), default=None, help="Default: settings.")
 @click.option("--phase", default="foundation", show_default=True)
 @click.option("--feature-set", type=click.Choice(["core", "context", "full"]), default="full")
-@click.option(
-    "--calibration", type=click.Choice(["isotonic", "platt", "none"]), default="isotonic"
-)
+@click.option("--calibration", type=click.Choice(["isotonic", "platt", "none"]), default="isotonic")
 @click.option("--params", "param_pairs", multiple=True, help="Override: k=v (member.k=v).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
@@ -137,3 +137,136 @@ def compare_command(
         click.echo("no finished runs match")
     else:
         print_table(dicts, ["phase", "run_name", "model_type", *COMPARE_METRICS])
+
+
+@click.command("backtest")
+@click.option("--model", "model_type", type=click.Choice(MODEL_TYPES), default="xgboost")
+@click.option("--version", "version", default=None, help="Replay a registered version's recipe.")
+@click.option("--seasons", default=None, help="Test seasons, e.g. 2023-24,2024-25 (default: last).")
+@click.option("--start", default=None, help="Test from this date on (YYYY-MM-DD) instead.")
+@click.option("--refit-days", default=30, show_default=True, type=click.IntRange(1, 365))
+@click.option("--phase", default="production", show_default=True)
+@click.option("--edge-threshold", default=0.02, show_default=True, type=float)
+@click.option("--no-line-shopping", is_flag=True, help="Bet one book only, not the best price.")
+@click.option("--params", "param_pairs", multiple=True, help="Override: k=v (member.k=v).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def backtest_command(
+    settings: Settings,
+    model_type: str,
+    version: str | None,
+    seasons: str | None,
+    start: str | None,
+    refit_days: int,
+    phase: str,
+    edge_threshold: float,
+    no_line_shopping: bool,
+    param_pairs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Walk-forward backtest against the sportsbook lines, logged as a parent run with folds."""
+    import pandas as pd
+
+    from nbaprops.backtest.tracked import run_tracked_backtest
+    from nbaprops.backtest.walkforward import BacktestSpec
+    from nbaprops.data.sources import source_from_settings
+    from nbaprops.splits import SplitError
+    from nbaprops.training.prepare import prepare
+
+    try:
+        chosen_phase = phase_by_key(phase)
+        start_day = pd.Timestamp(start) if start else None
+    except (UnknownPhaseError, ValueError) as exc:
+        fail(str(exc))
+        return
+    client = init_tracking(settings)
+    experiment = client.get_experiment_by_name(chosen_phase.experiment)
+    assert experiment is not None
+    params = parse_params(param_pairs)
+    feature_set, calibration, target = "full", "isotonic", settings.target
+    tags: dict[str, str] = {}
+    if version is not None:
+        recipe, tags = _version_recipe(client, version)
+        model_type, params = recipe.model_type, {**recipe.params, **params}
+        feature_set, calibration, target = recipe.feature_set, recipe.calibration, recipe.target
+    spec = BacktestSpec(
+        model_type=model_type,
+        params=params,
+        calibration=calibration,
+        seasons=seasons.split(",") if seasons else None,
+        start=start_day,
+        refit_days=refit_days,
+        edge_threshold=edge_threshold,
+        line_shopping=not no_line_shopping,
+        seed=settings.seed,
+        workers=settings.workers,
+    )
+    with status(f"loading data ({settings.data})", as_json):
+        feed = source_from_settings(settings).load()
+    with status("building features", as_json):
+        data = prepare(feed, target, feature_set)
+
+    def progress(result: Any, done: int, total: int) -> None:
+        if not as_json:
+            click.echo(
+                f"  fold {done}/{total}: {result.test_start.date()} to "
+                f"{result.test_end.date()} ({len(result.predictions)} rows, "
+                f"fit {result.fit_seconds:.1f}s)",
+                err=True,
+            )
+
+    try:
+        tracked = run_tracked_backtest(
+            data,
+            spec,
+            experiment.experiment_id,
+            dt.date.today(),
+            feature_set=feature_set,
+            progress=progress,
+            extra_tags=tags,
+        )
+    except SplitError as exc:
+        fail(str(exc))
+        return
+    metrics = tracked.result.metrics
+    if as_json:
+        print_json({"run_id": tracked.run_id, "run_name": tracked.run_name, "metrics": metrics})
+        return
+    click.echo(f"backtest {tracked.run_name} ({tracked.run_id}) in {chosen_phase.experiment}")
+    for key in BACKTEST_HEADLINE:
+        if key in metrics:
+            click.echo(f"  {key:<20} {metrics[key]:.4f}")
+
+
+BACKTEST_HEADLINE = (
+    "wf_mae",
+    "wf_baseline_mae",
+    "bet_count",
+    "wf_win_rate",
+    "wf_roi",
+    "roi_lower_95",
+    "win_rate_p_value",
+    "wf_clv",
+    "wf_clv_line",
+    "brier_score",
+    "calibration_error",
+    "sharpness",
+    "max_drawdown",
+    "sharpe_ratio",
+)
+
+
+def _version_recipe(client: Any, version: str) -> tuple[Any, dict[str, str]]:
+    """The training recipe of a registered version and the tags that link the backtest to it."""
+    from mlflow.exceptions import MlflowException
+
+    from governance.registry import REGISTERED_MODEL
+    from nbaprops.training.recipe import recipe_of_run
+
+    try:
+        model_version = client.get_model_version(REGISTERED_MODEL, version)
+    except MlflowException:
+        fail(f"no version {version} of {REGISTERED_MODEL}; see `nbaprops registry list`")
+        raise
+    recipe = recipe_of_run(client, model_version.run_id)
+    return recipe, {"model_version": str(version), "registered_model": REGISTERED_MODEL}

@@ -1,14 +1,19 @@
 """Run walk-forward folds in parallel: a local process pool (default) or Dask.
 
-The prepared data is shipped once per worker (pool initializer), not once per fold, and
-features are never recomputed inside a fold.
+Both executors run the same pure `run_fold`, ship the prepared data once (pool initializer, or
+one Dask scatter to every worker) rather than once per fold, never recompute features inside a
+fold, and return the results in fold order, so a seed gives the same backtest wherever it runs.
+Dask is an optional extra (`pip install 'nbaprops[dask]'`), imported only when chosen.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Literal
 
 from nbaprops.backtest.folds import FoldResult, FoldSpec, run_fold
 from nbaprops.splits import Fold
@@ -16,6 +21,12 @@ from nbaprops.training.prepare import PreparedData
 
 _WORKER_DATA: PreparedData | None = None
 Progress = Callable[[FoldResult, int, int], None]
+Executor = Literal["local", "dask"]
+EXECUTORS: tuple[str, ...] = ("local", "dask")
+
+
+class ExecutorError(RuntimeError):
+    """The chosen executor cannot run: unknown name, Dask missing, or its scheduler unreachable."""
 
 
 def _init_worker(data: PreparedData) -> None:
@@ -34,17 +45,33 @@ def run_folds(
     spec: FoldSpec,
     workers: int = 1,
     progress: Progress | None = None,
+    executor: str = "local",
+    dask_address: str | None = None,
 ) -> list[FoldResult]:
-    """Results of every fold, in fold order; `workers` > 1 uses a process pool."""
+    """Results of every fold, in fold order.
+
+    `executor="local"`: `workers` > 1 uses a process pool, else the folds run in this process.
+    `executor="dask"`: the folds run as Dask tasks on the scheduler at `dask_address`, or on a
+    throwaway `LocalCluster` of `workers` single-threaded processes when no address is given.
+    """
+    if executor == "local":
+        stream = _iter_local_results(data, folds, spec, workers)
+    elif executor == "dask":
+        stream = _iter_dask_results(data, folds, spec, workers, dask_address)
+    else:
+        raise ExecutorError(
+            f"unknown executor {executor!r}; set NBAPROPS_EXECUTOR to one of: "
+            + ", ".join(EXECUTORS)
+        )
     results: list[FoldResult] = []
-    for result in _iter_results(data, folds, spec, workers):
+    for result in stream:
         results.append(result)
         if progress is not None:
             progress(result, len(results), len(folds))
     return sorted(results, key=lambda r: r.index)
 
 
-def _iter_results(
+def _iter_local_results(
     data: PreparedData, folds: Sequence[Fold], spec: FoldSpec, workers: int
 ) -> Iterator[FoldResult]:
     if workers <= 1 or len(folds) <= 1:
@@ -61,4 +88,53 @@ def _iter_results(
     ) as pool:
         futures = [pool.submit(_run_in_worker, i, fold, spec) for i, fold in enumerate(folds)]
         for future in as_completed(futures):
+            yield future.result()
+
+
+def _iter_dask_results(
+    data: PreparedData,
+    folds: Sequence[Fold],
+    spec: FoldSpec,
+    workers: int,
+    address: str | None,
+) -> Iterator[FoldResult]:
+    try:
+        import distributed
+    except ImportError as error:
+        raise ExecutorError(
+            "NBAPROPS_EXECUTOR=dask needs Dask: pip install 'nbaprops[dask]' "
+            "(or set NBAPROPS_EXECUTOR=local)"
+        ) from error
+    if not folds:
+        return
+    with contextlib.ExitStack() as stack:
+        if address:
+            try:
+                client = stack.enter_context(
+                    distributed.Client(address, set_as_default=False, timeout=30)
+                )
+            except (OSError, TimeoutError) as error:
+                raise ExecutorError(
+                    f"cannot reach the Dask scheduler at {address!r}: start it "
+                    "(`dask scheduler`, plus `dask worker` processes with nbaprops installed) "
+                    "or unset NBAPROPS_DASK_SCHEDULER to use a local cluster"
+                ) from error
+        else:
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=max(1, min(workers, len(folds))),
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            )
+            client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
+        shared = client.scatter(data, broadcast=True, hash=False)
+        futures = [
+            client.submit(run_fold, i, fold, shared, spec, pure=False)
+            for i, fold in enumerate(folds)
+        ]
+        for future in distributed.as_completed(futures, loop=client.loop):
             yield future.result()

@@ -143,6 +143,8 @@ def run_tracked_backtest(
     with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
         result = run_backtest(data, spec, progress)
         mlflow.set_tag("backtest_window", window_label(result))
+        if result.warnings:
+            mlflow.set_tag("leakage_suspected", "; ".join(result.warnings))
         mlflow.log_params(
             {
                 "refit_days": spec.refit_days,

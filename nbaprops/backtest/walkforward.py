@@ -78,6 +78,7 @@ class BacktestResult:
     ledger: BetLedger
     metrics: dict[str, float]
     window: tuple[pd.Timestamp, pd.Timestamp]
+    warnings: tuple[str, ...] = ()
 
 
 def plan_folds(data: PreparedData, spec: BacktestSpec) -> list[Fold]:
@@ -172,6 +173,34 @@ def backtest_metrics(
     return metrics
 
 
+#: A walk-forward MAE this far below the generator's oracle, or a win rate whose 95% lower bound
+#: is this high, cannot come from past-only information: the run is flagged as leaking.
+ORACLE_MAE_FLOOR = 0.9
+WIN_RATE_BOUND_CEILING = 0.62
+
+
+def leakage_warnings(metrics: Mapping[str, float]) -> list[str]:
+    """Reasons to believe a backtest saw the future (empty when its results are plausible).
+
+    No honest model beats the generator's own true mean by 10%, and against -110 prices a
+    lasting win rate whose lower bound clears 62% is far beyond any published props model.
+    """
+    warnings = []
+    oracle = metrics.get("wf_oracle_mae", float("nan"))
+    if np.isfinite(oracle) and metrics["wf_mae"] < ORACLE_MAE_FLOOR * oracle:
+        warnings.append(
+            f"walk-forward MAE {metrics['wf_mae']:.3f} is below {ORACLE_MAE_FLOOR:.0%} of the "
+            f"oracle's {oracle:.3f}: features or folds see the result"
+        )
+    bound = metrics.get("win_rate_lower_95", float("nan"))
+    if np.isfinite(bound) and bound > WIN_RATE_BOUND_CEILING:
+        warnings.append(
+            f"win rate lower bound {bound:.3f} exceeds {WIN_RATE_BOUND_CEILING}: "
+            "no past-only model wins that often against the closing market"
+        )
+    return warnings
+
+
 def run_backtest(
     data: PreparedData, spec: BacktestSpec, progress: Progress | None = None
 ) -> BacktestResult:
@@ -189,4 +218,6 @@ def run_backtest(
     )
     metrics = backtest_metrics(predictions, props, ledger)
     window = (folds[0].test_start, folds[-1].test_end)
-    return BacktestResult(spec, results, predictions, props, ledger, metrics, window)
+    warnings = tuple(leakage_warnings(metrics))
+    metrics["leakage_suspected"] = float(bool(warnings))
+    return BacktestResult(spec, results, predictions, props, ledger, metrics, window, warnings)

@@ -34,9 +34,9 @@ TRUTH_FILE = "truth.csv"
 # Which features each optional game-log column feeds; its absence switches them off.
 FEATURES_NEEDING: dict[str, str] = {
     "MIN": "minutes features",
-    "FGA": "usage and shooting features (opponent defence falls back to points allowed)",
-    "FTA": "usage and shooting features (opponent defence falls back to points allowed)",
-    "TOV": "usage and shooting features (opponent defence falls back to points allowed)",
+    "FGA": "usage, shooting and possession-based defence features",
+    "FTA": "usage, shooting and possession-based defence features",
+    "TOV": "usage, shooting and possession-based defence features",
     "team": "opponent-defence and pace features",
     "opponent": "opponent-defence and pace features",
     "home": "the home flag",
@@ -102,9 +102,9 @@ def missing_columns_note(absent: tuple[str, ...], file: str) -> str | None:
     switched_off: dict[str, list[str]] = {}
     for column in relevant:
         switched_off.setdefault(FEATURES_NEEDING[column], []).append(column)
-    parts = [f"{feature} (no {', '.join(cols)})" for feature, cols in switched_off.items()]
+    parts = [f"{feature} (needs {', '.join(cols)})" for feature, cols in switched_off.items()]
     return (
-        f"{file} has no {', '.join(relevant)} column(s), so these are switched off: "
+        f"{file} lacks the optional columns {', '.join(relevant)}; switched off: "
         f"{'; '.join(parts)}. Add the columns to use them (see docs/data-schema.md)."
     )
 

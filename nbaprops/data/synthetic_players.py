@@ -16,17 +16,18 @@ import pandas as pd
 STAR, ROTATION, BENCH = 0, 1, 2
 TIER_NAMES: tuple[str, ...] = ("star", "rotation", "bench")
 
-# Minutes when playing (mean, game-to-game SD) and the spread of players' own means, by tier.
+# Target minutes when playing, by tier (DOMAIN.md): mean and game-to-game SD.
 TIER_MINUTES = np.array([34.0, 26.0, 12.0])
-# Planned minutes of a healthy roster; absences push the played minutes up to the above.
-TIER_RAW_MINUTES = np.array([33.0, 25.0, 11.5])
 TIER_MINUTES_SD = np.array([4.5, 6.0, 6.0])
-# The SD drawn before the team's minutes are scaled to 240; scaling (teammates' DNPs and
-# injuries, overtime) adds the rest of the SD above.
+# What the generator plans before a team's minutes are scaled to 240: absences push played
+# minutes up, and the scaling (teammates' DNPs, injuries, overtime) adds spread, so these
+# land on the targets above.
+TIER_RAW_MINUTES = np.array([33.0, 25.0, 11.5])
 TIER_RAW_MINUTES_SD = np.array([3.3, 5.0, 5.6])
+# Spread of players' own planned means within a tier.
 TIER_MINUTES_SPREAD = np.array([2.0, 3.0, 3.0])
 # Points per minute (league-typical player of the tier) and its lognormal spread.
-TIER_PTS_PER_MIN = np.array([0.635, 0.445, 0.285])
+TIER_PTS_PER_MIN = np.array([0.625, 0.45, 0.27])
 TIER_PTS_SPREAD = np.array([0.12, 0.18, 0.25])
 # Variance-to-mean ratio of the negative binomial noise, by tier (points) or per stat.
 TIER_PHI_PTS = np.array([1.8, 2.2, 2.5])
@@ -226,7 +227,8 @@ def _balance_roles(frame: pd.DataFrame, rng: np.random.Generator) -> None:
 
 
 def next_season(roster: pd.DataFrame, pool: PlayerPool, rng: np.random.Generator) -> pd.DataFrame:
-    """The league one year on: skills carry over (~0.87), careers move, rosters turn over."""
+    """The league one year on: skills carry over (season ppg correlate ~0.89), young players
+    grow, veterans fade, ~10% get a role shock, some retire for rookies, some are traded."""
     frame = roster.copy().reset_index(drop=True)
     n = len(frame)
     frame["age"] += 1.0

@@ -45,7 +45,8 @@ class ProblemLog:
     def add_cells(self, rows: pd.Series, values: pd.Series, column: str, message: str) -> None:
         """Record one problem per bad cell; `message` may use {value} for the cell's text."""
         for row, value in zip(rows.tolist(), values.tolist(), strict=True):
-            self.add(int(row), column, message.format(value=value))
+            shown = "" if value is None or pd.isna(value) else value
+            self.add(int(row), column, message.format(value=shown))
 
     def raise_if_any(self) -> None:
         """Raise one DataValidationError listing every problem, in line order."""

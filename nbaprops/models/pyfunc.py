@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel
 import numpy as np
 import pandas as pd
 
 from nbaprops.models.regressors import AveragingEnsemble
 
 
-class EnsemblePyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class EnsemblePyfunc(PythonModel):
     """Serves an AveragingEnsemble through mlflow.pyfunc.load_model."""
 
     def __init__(self, ensemble: AveragingEnsemble) -> None:

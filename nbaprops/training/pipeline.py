@@ -168,7 +168,7 @@ def _write_artifacts(
             "disabled": getattr(data.features, "disabled", {}),
         },
     )
-    write_json(folder / "training_config.json", config)
+    write_json(folder / "training_config.json", {**config, "model_params": fitted.params})
     write_json(
         folder / "probability_model.json",
         {
@@ -295,7 +295,7 @@ def train_and_log(
             )
             info = _log_model(fitted, X.iloc[val])
             mlflow.log_input(
-                MetaDataset(
+                MetaDataset(  # type: ignore[abstract]
                     CodeDatasetSource({"source": data.source, "target": data.target}),
                     name=f"{data.source}-{data.target}",
                     digest=data.feed_digest,

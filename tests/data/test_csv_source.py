@@ -242,7 +242,7 @@ def test_missing_optional_columns_give_exactly_one_warning(tmp_path: Path) -> No
     assert len(data_warnings) == 1
     assert feed.warnings == (str(data_warnings[0].message),)
     note = feed.warnings[0]
-    for expected in ("MIN", "minutes features", "FGA", "usage and shooting", "team", "pace"):
+    for expected in ("MIN", "minutes features", "FGA", "usage, shooting", "team", "pace"):
         assert expected in note
     assert "home flag" in note
 

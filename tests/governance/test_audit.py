@@ -21,7 +21,13 @@ from governance.decision import decide
 from governance.policy import load_policy
 
 T0 = dt.datetime(2025, 1, 13, 6, 0, tzinfo=dt.UTC)
-CANDIDATE = {"val_mae": 3.3, "wf_roi": 0.07, "wf_bet_count": 420.0}
+CANDIDATE = {
+    "val_mae": 4.3,
+    "mae_vs_baseline": 0.97,
+    "leakage_suspected": 0.0,
+    "wf_roi": 0.07,
+    "bet_count": 420.0,
+}
 
 
 def _pg_command(args: list[str]) -> list[str]:

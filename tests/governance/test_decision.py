@@ -17,14 +17,16 @@ POLICY = load_policy()
 
 # A candidate that clears every default criterion with room to spare.
 GOOD: dict[str, float] = {
-    "val_mae": 3.30,
+    "val_mae": 4.30,
+    "mae_vs_baseline": 0.97,
+    "leakage_suspected": 0.0,
     "wf_roi": 0.070,
-    "wf_roi_lower_95": 0.010,
+    "roi_lower_95": 0.010,
     "calibration_error": 0.030,
-    "n_val_props": 4000.0,
+    "n_scored_props": 4000.0,
     "wf_win_rate": 0.565,
-    "wf_bet_count": 1200.0,
-    "wf_sharpe_ratio": 1.40,
+    "bet_count": 1200.0,
+    "sharpe_ratio": 1.40,
 }
 
 
@@ -49,30 +51,35 @@ def test_good_candidate_without_champion_is_promoted() -> None:
 
 # (metric, value, criterion passes, verdict): each criterion below, at and above its threshold.
 THRESHOLD_TABLE = [
-    ("val_mae", 3.49, True, "promote"),
-    ("val_mae", 3.50, False, "reject"),
-    ("val_mae", 3.51, False, "reject"),
+    ("leakage_suspected", 0.0, True, "promote"),
+    ("leakage_suspected", 1.0, False, "reject"),
+    ("mae_vs_baseline", 0.999, True, "promote"),
+    ("mae_vs_baseline", 1.000, False, "reject"),
+    ("mae_vs_baseline", 1.001, False, "reject"),
+    ("val_mae", 5.49, True, "promote"),
+    ("val_mae", 5.50, False, "reject"),
+    ("val_mae", 5.51, False, "reject"),
     ("wf_roi", 0.051, True, "promote"),
     ("wf_roi", 0.050, False, "keep_in_staging"),
     ("wf_roi", 0.049, False, "keep_in_staging"),
     ("wf_roi", 0.001, False, "keep_in_staging"),
     ("wf_roi", 0.000, False, "reject"),
     ("wf_roi", -0.02, False, "reject"),
-    ("wf_roi_lower_95", 0.001, True, "promote"),
-    ("wf_roi_lower_95", 0.000, False, "keep_in_staging"),
-    ("wf_roi_lower_95", -0.001, False, "keep_in_staging"),
+    ("roi_lower_95", 0.001, True, "promote"),
+    ("roi_lower_95", 0.000, False, "keep_in_staging"),
+    ("roi_lower_95", -0.001, False, "keep_in_staging"),
     ("calibration_error", 0.049, True, "promote"),
     ("calibration_error", 0.050, False, "reject"),
     ("calibration_error", 0.051, False, "reject"),
     ("wf_win_rate", 0.551, True, "promote"),
     ("wf_win_rate", 0.550, False, "keep_in_staging"),
     ("wf_win_rate", 0.549, False, "keep_in_staging"),
-    ("wf_bet_count", 501, True, "promote"),
-    ("wf_bet_count", 500, True, "promote"),
-    ("wf_bet_count", 499, False, "keep_in_staging"),
-    ("wf_sharpe_ratio", 1.01, True, "promote"),
-    ("wf_sharpe_ratio", 1.00, False, "keep_in_staging"),
-    ("wf_sharpe_ratio", 0.99, False, "keep_in_staging"),
+    ("bet_count", 501, True, "promote"),
+    ("bet_count", 500, True, "promote"),
+    ("bet_count", 499, False, "keep_in_staging"),
+    ("sharpe_ratio", 1.01, True, "promote"),
+    ("sharpe_ratio", 1.00, False, "keep_in_staging"),
+    ("sharpe_ratio", 0.99, False, "keep_in_staging"),
 ]
 
 
@@ -90,12 +97,13 @@ def test_each_criterion_at_above_and_below_its_threshold(
 
 # (metric removed or spoiled, verdict): a missing metric fails with its criterion's severity.
 MISSING_TABLE = [
+    ("mae_vs_baseline", "reject"),
     ("val_mae", "reject"),
     ("wf_roi", "keep_in_staging"),
-    ("wf_roi_lower_95", "keep_in_staging"),
+    ("roi_lower_95", "keep_in_staging"),
     ("calibration_error", "reject"),
     ("wf_win_rate", "keep_in_staging"),
-    ("wf_sharpe_ratio", "keep_in_staging"),
+    ("sharpe_ratio", "keep_in_staging"),
 ]
 
 
@@ -122,13 +130,13 @@ def test_unusable_value_never_passes(metric: str, verdict: str, spoiled: object)
 
 
 def test_missing_bet_count_fails_sample_size_and_leaves_profitability_unevaluated() -> None:
-    candidate = {k: v for k, v in GOOD.items() if k != "wf_bet_count"}
+    candidate = {k: v for k, v in GOOD.items() if k != "bet_count"}
     decision = decide(candidate, None, POLICY)
     assert decision.verdict == "keep_in_staging"
     (profitability,) = [r for r in decision.criteria if r.name == "profitability"]
     assert not profitability.passed
     assert not profitability.evaluated
-    assert "wf_bet_count missing" in profitability.note
+    assert "bet_count missing" in profitability.note
 
 
 @pytest.mark.parametrize(
@@ -145,7 +153,7 @@ def test_calibration_counts_only_with_enough_props(
     n_val_props: float, calibration_error: float, evaluated: bool, passed: bool, verdict: str
 ) -> None:
     decision = decide(
-        _with(n_val_props=n_val_props, calibration_error=calibration_error), None, POLICY
+        _with(n_scored_props=n_val_props, calibration_error=calibration_error), None, POLICY
     )
     (calibration,) = [r for r in decision.criteria if r.name == "calibration"]
     assert calibration.evaluated is evaluated
@@ -166,19 +174,19 @@ def test_calibration_counts_only_with_enough_props(
     ],
 )
 def test_roi_reject_limit_needs_enough_bets(bets: int, wf_roi: float, verdict: str) -> None:
-    decision = decide(_with(wf_bet_count=bets, wf_roi=wf_roi), None, POLICY)
+    decision = decide(_with(bet_count=bets, wf_roi=wf_roi), None, POLICY)
     assert decision.verdict == verdict
 
 
-# (champion metrics, verdict): candidate GOOD has val_mae 3.30 and wf_roi 0.070; margins are
+# (champion metrics, verdict): candidate GOOD has val_mae 4.30 and wf_roi 0.070; margins are
 # 0.02 points of MAE and 0.005 of ROI.
 CHAMPION_TABLE = [
     (None, "promote"),
-    ({"val_mae": 3.40, "wf_roi": 0.060}, "promote"),  # candidate better on both
-    ({"val_mae": 3.29, "wf_roi": 0.074}, "promote"),  # slightly worse, within the margins
-    ({"val_mae": 3.25, "wf_roi": 0.060}, "keep_in_staging"),  # MAE worse beyond the margin
-    ({"val_mae": 3.40, "wf_roi": 0.080}, "keep_in_staging"),  # ROI worse beyond the margin
-    ({"val_mae": 3.10, "wf_roi": 0.120}, "keep_in_staging"),  # worse on both
+    ({"val_mae": 4.40, "wf_roi": 0.060}, "promote"),  # candidate better on both
+    ({"val_mae": 4.29, "wf_roi": 0.074}, "promote"),  # slightly worse, within the margins
+    ({"val_mae": 4.25, "wf_roi": 0.060}, "keep_in_staging"),  # MAE worse beyond the margin
+    ({"val_mae": 4.40, "wf_roi": 0.080}, "keep_in_staging"),  # ROI worse beyond the margin
+    ({"val_mae": 4.10, "wf_roi": 0.120}, "keep_in_staging"),  # worse on both
     ({}, "promote"),  # a champion without metrics cannot be compared
     ({"val_mae": float("nan"), "wf_roi": 0.060}, "promote"),
 ]
@@ -196,9 +204,9 @@ def test_champion_comparison(champion: dict[str, float] | None, verdict: str) ->
 
 
 def test_champion_comparison_records_the_bound() -> None:
-    decision = decide(GOOD, {"val_mae": 3.25, "wf_roi": 0.06}, POLICY)
+    decision = decide(GOOD, {"val_mae": 4.25, "wf_roi": 0.06}, POLICY)
     mae, roi = decision.champion_comparison
-    assert (mae.op, mae.threshold, mae.passed) == ("<=", pytest.approx(3.27), False)
+    assert (mae.op, mae.threshold, mae.passed) == ("<=", pytest.approx(4.27), False)
     assert (roi.op, roi.threshold, roi.passed) == (">=", pytest.approx(0.055), True)
     assert mae.severity == "keep_in_staging"
     assert "champion" in " ".join(decision.reasons)
@@ -214,14 +222,14 @@ def test_champion_without_a_metric_passes_with_a_note() -> None:
 
 def test_candidate_missing_a_compared_metric_fails_the_comparison() -> None:
     candidate = {k: v for k, v in GOOD.items() if k != "wf_roi"}
-    decision = decide(candidate, {"val_mae": 3.4, "wf_roi": 0.06}, POLICY)
+    decision = decide(candidate, {"val_mae": 4.4, "wf_roi": 0.06}, POLICY)
     roi = decision.champion_comparison[1]
     assert not roi.passed
     assert roi.value is None
 
 
 def test_hard_failure_rejects_even_when_better_than_champion() -> None:
-    decision = decide(_with(val_mae=3.6), {"val_mae": 3.9, "wf_roi": 0.01}, POLICY)
+    decision = decide(_with(val_mae=5.6), {"val_mae": 5.9, "wf_roi": 0.01}, POLICY)
     assert decision.verdict == "reject"
     assert decision.reasons[0].startswith("accuracy:")
 
@@ -250,14 +258,15 @@ max_worse_by = 0.0
 # Whole scenarios: the verdict table of the module docstring.
 VERDICT_TABLE = [
     ("clears everything", GOOD, None, "promote"),
-    ("inaccurate", _with(val_mae=4.1), None, "reject"),
+    ("no better than the baseline", _with(mae_vs_baseline=1.02), None, "reject"),
+    ("inaccurate", _with(val_mae=6.1), None, "reject"),
     ("miscalibrated over enough props", _with(calibration_error=0.09), None, "reject"),
-    ("losing over enough bets", _with(wf_roi=-0.01, wf_roi_lower_95=-0.05), None, "reject"),
-    ("edge not significant", _with(wf_roi_lower_95=-0.01), None, "keep_in_staging"),
-    ("too few bets", _with(wf_bet_count=300), None, "keep_in_staging"),
+    ("losing over enough bets", _with(wf_roi=-0.01, roi_lower_95=-0.05), None, "reject"),
+    ("edge not significant", _with(roi_lower_95=-0.01), None, "keep_in_staging"),
+    ("too few bets", _with(bet_count=300), None, "keep_in_staging"),
     ("win rate short", _with(wf_win_rate=0.54), None, "keep_in_staging"),
-    ("not the champion's equal", GOOD, {"val_mae": 3.0, "wf_roi": 0.07}, "keep_in_staging"),
-    ("soft and hard failures", _with(wf_win_rate=0.5, val_mae=3.8), None, "reject"),
+    ("not the champion's equal", GOOD, {"val_mae": 4.0, "wf_roi": 0.07}, "keep_in_staging"),
+    ("soft and hard failures", _with(wf_win_rate=0.5, val_mae=5.8), None, "reject"),
 ]
 
 
@@ -273,18 +282,18 @@ def test_verdict_table(
 
 
 def test_hard_failures_are_listed_first() -> None:
-    decision = decide(_with(wf_win_rate=0.5, val_mae=3.8), None, POLICY)
+    decision = decide(_with(wf_win_rate=0.5, val_mae=5.8), None, POLICY)
     assert decision.reasons[0].endswith("(reject)")
     assert decision.reasons[-1].endswith("(keep_in_staging)")
-    assert decision.summary().startswith("reject: accuracy: val_mae 3.8 is not < 3.5")
+    assert decision.summary().startswith("reject: accuracy: val_mae 5.8 is not < 5.5")
 
 
 def test_to_dict_is_plain_json_with_every_criterion() -> None:
-    decision = decide(_with(val_mae=float("nan")), {"val_mae": 3.2, "wf_roi": 0.1}, POLICY)
+    decision = decide(_with(val_mae=float("nan")), {"val_mae": 4.2, "wf_roi": 0.1}, POLICY)
     data = json.loads(json.dumps(decision.to_dict(), allow_nan=False))
     assert data["verdict"] == "reject"
     assert [c["name"] for c in data["criteria"]] == [c.name for c in POLICY.criteria]
-    accuracy = data["criteria"][0]
+    (accuracy,) = [c for c in data["criteria"] if c["name"] == "accuracy"]
     assert accuracy["value"] is None and accuracy["passed"] is False
     assert len(data["champion_comparison"]) == 2
     assert data["policy_digest"] == POLICY.digest
@@ -292,13 +301,13 @@ def test_to_dict_is_plain_json_with_every_criterion() -> None:
 
 def test_decide_is_pure() -> None:
     candidate = MappingProxyType(dict(GOOD))
-    champion = MappingProxyType({"val_mae": 3.4, "wf_roi": 0.06})
+    champion = MappingProxyType({"val_mae": 4.4, "wf_roi": 0.06})
     first = decide(candidate, champion, POLICY)
     assert decide(candidate, champion, POLICY) == first
     assert dict(candidate) == GOOD
 
 
-CRITERION_METRICS = sorted({c.metric for c in POLICY.criteria} | {"n_val_props"})
+CRITERION_METRICS = sorted({c.metric for c in POLICY.criteria} | {"n_scored_props"})
 metric_values = st.one_of(
     st.none(),
     st.just(float("nan")),
@@ -313,7 +322,7 @@ metric_values = st.one_of(
 )
 def test_verdict_invariants(candidate: dict[str, float | None], with_champion: bool) -> None:
     present = {k: v for k, v in candidate.items() if v is not None}
-    champion = {"val_mae": 3.3, "wf_roi": 0.06} if with_champion else None
+    champion = {"val_mae": 4.3, "wf_roi": 0.06} if with_champion else None
     decision = decide(present, champion, POLICY)
     results = (*decision.criteria, *decision.champion_comparison)
     if decision.verdict == "promote":

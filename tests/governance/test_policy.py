@@ -31,20 +31,24 @@ def test_packaged_default_carries_the_guide_thresholds() -> None:
     policy = load_policy()
     gates = {(c.metric, c.op, c.threshold) for c in policy.criteria}
     assert gates == {
-        ("val_mae", "<", 3.5),
+        ("leakage_suspected", "<", 0.5),
+        ("mae_vs_baseline", "<", 1.0),
+        ("val_mae", "<", 5.5),
         ("wf_roi", ">", 0.05),
-        ("wf_roi_lower_95", ">", 0.0),
+        ("roi_lower_95", ">", 0.0),
         ("calibration_error", "<", 0.05),
         ("wf_win_rate", ">", 0.55),
-        ("wf_bet_count", ">=", 500.0),
-        ("wf_sharpe_ratio", ">", 1.0),
+        ("bet_count", ">=", 500.0),
+        ("sharpe_ratio", ">", 1.0),
     }
-    assert policy.sample_size_metric == "wf_bet_count"
+    assert policy.criteria[0].name == "beats_baseline"
+    assert policy.criterion("beats_baseline").on_fail == "reject"
+    assert policy.sample_size_metric == "bet_count"
     calibration = policy.criterion("calibration")
     assert calibration.min_count == 1000
-    assert calibration.count_metric == "n_val_props"
+    assert calibration.count_metric == "n_scored_props"
     profitability = policy.criterion("profitability")
-    assert (profitability.reject_at, profitability.count_metric) == (0.0, "wf_bet_count")
+    assert (profitability.reject_at, profitability.count_metric) == (0.0, "bet_count")
     assert {c.metric for c in policy.champion.comparisons} == {"val_mae", "wf_roi"}
     assert policy.drift.psi_moderate == 0.1
     assert policy.drift.psi_major == 0.25
@@ -56,7 +60,8 @@ def test_packaged_default_carries_the_guide_thresholds() -> None:
 
 def test_default_file_loads_from_a_path_too(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
-    path.write_text(DEFAULT_TEXT.replace("threshold = 3.5", "threshold = 4.0"), "utf-8")
+    assert DEFAULT_TEXT.count("threshold = 5.5") == 1
+    path.write_text(DEFAULT_TEXT.replace("threshold = 5.5", "threshold = 4.0"), "utf-8")
     policy = load_policy(path)
     assert policy.criterion("accuracy").threshold == 4.0
     assert policy.source == str(path)
@@ -80,11 +85,11 @@ def test_minimal_policy_uses_drift_and_champion_defaults() -> None:
         ("mae_tier3_bench", "lower"),
         ("val_r2", "higher"),
         ("wf_roi", "higher"),
-        ("wf_roi_lower_95", "higher"),
-        ("wf_bet_count", "higher"),
+        ("roi_lower_95", "higher"),
+        ("bet_count", "higher"),
         ("wf_win_rate_p_value", "lower"),
         ("calibration_error", "lower"),
-        ("n_val_props", "higher"),
+        ("n_scored_props", "higher"),
         ("val_accuracy_made_up", None),
         ("roi_2023", None),
         ("", None),
@@ -141,7 +146,7 @@ BAD_POLICIES = [
     ("typo in a key", _criterion(treshold=3.0), ["accuracy", "unknown key(s) treshold"]),
     ("bad on_fail", _criterion(on_fail="panic"), ["accuracy", "on_fail = 'panic'"]),
     ("reject_at on the passing side", _criterion(reject_at=3.0), ["accuracy", "reject_at"]),
-    ("count_metric alone", _criterion(count_metric="n_val_props"), ["accuracy", "min_count"]),
+    ("count_metric alone", _criterion(count_metric="n_scored_props"), ["accuracy", "min_count"]),
     ("min_count not positive", _criterion(min_count=0), ["accuracy", "min_count"]),
     ("unknown count metric", _criterion(min_count=5, count_metric="bets"), ["'bets'"]),
     ("duplicate name", MINIMAL + _criterion(metric="val_rmse"), ["accuracy", "duplicate name"]),

@@ -17,7 +17,8 @@ from nbaprops.tracking.naming import (
 
 
 def test_run_name_matches_the_guide_example() -> None:
-    name = run_name(dt.date(2025, 10, 14), "xgboost", "core", key_param("xgboost", {"max_depth": 6}))
+    key = key_param("xgboost", {"max_depth": 6})
+    name = run_name(dt.date(2025, 10, 14), "xgboost", "core", key)
     assert name == "20251014_xgb_core_depth6"
 
 

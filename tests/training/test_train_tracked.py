@@ -110,8 +110,9 @@ def test_training_run_has_every_metric_tag_and_artifact(
     features = json.loads(folder.read_text())
     assert features["count"] == metrics["n_features"]
     config = json.loads(
-        Path(client.download_artifacts(result.run_id, "training_config.json", str(tmp_path)))
-        .read_text()
+        Path(
+            client.download_artifacts(result.run_id, "training_config.json", str(tmp_path))
+        ).read_text()
     )
     assert config["val_dates"][0] > config["train_dates"][1]  # validation strictly after
 

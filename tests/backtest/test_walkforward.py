@@ -1,0 +1,174 @@
+"""Walk-forward backtest: folds only see the past, results are honest, runs read back whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from nbaprops.backtest.folds import LeakageGuardError, run_fold
+from nbaprops.backtest.tracked import run_tracked_backtest
+from nbaprops.backtest.walkforward import BacktestSpec, plan_folds, run_backtest
+from nbaprops.data.feed import Feed
+from nbaprops.data.synthetic import SyntheticSource
+from nbaprops.features import FeatureFrame
+from nbaprops.settings import Settings
+from nbaprops.tracking.setup import init_tracking
+from nbaprops.training.prepare import PreparedData, prepare
+
+FAST = {"n_estimators": 60, "learning_rate": 0.08, "num_leaves": 7, "min_child_samples": 40}
+SEASONS = ("2023-24", "2024-25")
+
+
+def _spec(**changes: object) -> BacktestSpec:
+    base = BacktestSpec(
+        model_type="lightgbm",
+        params=FAST,
+        start=pd.Timestamp("2025-01-15"),
+        refit_days=30,
+        workers=1,
+        seed=5,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _prepared(seed: int, efficiency: float) -> PreparedData:
+    feed = SyntheticSource(
+        seed=seed, teams=6, seasons=SEASONS, market_efficiency=efficiency
+    ).load()
+    return prepare(feed, "PTS", "full")
+
+
+@pytest.fixture(scope="module")
+def prepared(small_feed: Feed) -> PreparedData:
+    return prepare(small_feed, "PTS", "full")
+
+
+def test_every_fold_trains_strictly_before_its_test_window(prepared: PreparedData) -> None:
+    folds = plan_folds(prepared, _spec())
+    assert len(folds) >= 3
+    dates = prepared.dates.to_numpy()
+    for fold in folds:
+        assert dates[fold.train_mask].max() < np.datetime64(fold.test_start)
+        assert dates[fold.test_mask].min() >= np.datetime64(fold.test_start)
+        assert dates[fold.test_mask].max() < np.datetime64(fold.test_end)
+
+
+def test_the_fold_guard_refuses_a_training_row_from_the_test_window(
+    prepared: PreparedData,
+) -> None:
+    fold = plan_folds(prepared, _spec())[1]
+    leaky_mask = fold.train_mask.copy()
+    leaky_mask[np.flatnonzero(fold.test_mask)[:5]] = True
+    leaky = replace(fold, train_mask=leaky_mask)
+    with pytest.raises(LeakageGuardError, match="on or after its first test day"):
+        run_fold(0, leaky, prepared, _spec().fold_spec())
+
+
+def test_parallel_folds_give_the_same_result_as_sequential(prepared: PreparedData) -> None:
+    one = run_backtest(prepared, _spec(workers=1))
+    two = run_backtest(prepared, _spec(workers=2))
+    pd.testing.assert_frame_equal(one.predictions, two.predictions)
+    pd.testing.assert_frame_equal(one.ledger.bets, two.ledger.bets)
+    assert one.metrics["wf_roi"] == two.metrics["wf_roi"]
+
+
+def test_tracked_backtest_reads_back_with_every_metric_and_artifact(
+    settings: Settings, prepared: PreparedData
+) -> None:
+    client = init_tracking(settings)
+    experiment = client.get_experiment_by_name("Phase4_Production")
+    assert experiment is not None
+    tracked = run_tracked_backtest(
+        prepared, _spec(), experiment.experiment_id, dt.date(2025, 6, 1)
+    )
+    reader = MlflowClient(settings.resolved_tracking_uri)
+    run = reader.get_run(tracked.run_id)
+    assert run.info.status == "FINISHED"
+    for name in (
+        "wf_mae",
+        "wf_mae_2024_25",
+        "wf_win_rate",
+        "wf_roi",
+        "wf_clv",
+        "wf_clv_line",
+        "brier_score",
+        "calibration_error",
+        "sharpness",
+        "max_drawdown",
+        "sharpe_ratio",
+        "kelly_criterion",
+        "bet_count",
+        "roi_lower_95",
+        "win_rate_lower_95",
+        "win_rate_p_value",
+        "wf_mae_tier1_stars",
+        "wf_mae_home",
+        "wf_mae_away",
+        "wf_mae_b2b",
+    ):
+        assert name in run.data.metrics, name
+        assert math.isfinite(run.data.metrics[name]), name
+    assert run.data.metrics["bet_count"] > 50
+    assert 0.0 <= run.data.metrics["wf_win_rate"] <= 1.0
+    assert 0.0 <= run.data.metrics["max_drawdown"] <= 1.0
+    assert run.data.tags["backtest_window"].startswith("2025-01-15..")
+    assert "sharpe_convention" in run.data.tags
+    artifacts = {a.path for a in reader.list_artifacts(tracked.run_id)}
+    for name in ("bets.csv", "bankroll.png", "calibration_curve.png", "roi_by_edge.png"):
+        assert name in artifacts, name
+    assert "predictions_2024_25.csv" in artifacts
+    children = reader.search_runs(
+        [experiment.experiment_id], f"tags.mlflow.parentRunId = '{tracked.run_id}'"
+    )
+    assert len(children) == len(tracked.result.folds)
+    assert all("fold_mae" in c.data.metrics for c in children)
+    bets = pd.read_csv(reader.download_artifacts(tracked.run_id, "bets.csv"))
+    assert len(bets) == run.data.metrics["bet_count"]
+    assert {"side", "price", "p_model", "edge", "stake_flat", "stake_kelly", "result"} <= set(
+        bets.columns
+    )
+    assert (bets["edge"] >= 0.02 - 1e-12).all()
+
+
+@pytest.mark.parametrize("seed", [101, 202, 303])
+def test_an_efficient_book_shows_no_edge(seed: int) -> None:
+    """Book line = the true median: the ROI's 95% bound must not clear breakeven."""
+    result = run_backtest(_prepared(seed, efficiency=1.0), _spec())
+    assert result.metrics["bet_count"] > 100
+    assert result.metrics["roi_lower_95"] <= 0.0
+    assert result.metrics["leakage_suspected"] == 0.0
+
+
+def test_a_lagging_book_is_beaten() -> None:
+    """Book line = stale averages: the model's past-only information is worth money."""
+    result = run_backtest(_prepared(404, efficiency=0.0), _spec())
+    assert result.metrics["wf_roi"] > 0.0
+    assert result.metrics["roi_lower_95"] > 0.0
+    assert result.metrics["leakage_suspected"] == 0.0
+
+
+def test_a_model_fed_the_result_is_flagged(prepared: PreparedData) -> None:
+    """Add the actual points as a feature: the backtest must call it leakage."""
+    features = prepared.features
+    leaky_x = features.X.assign(ACTUAL_RESULT=np.asarray(features.y, dtype=float))
+    leaky = replace(
+        prepared,
+        features=FeatureFrame(
+            **{
+                **{f: getattr(features, f) for f in features.__dataclass_fields__},
+                "X": leaky_x,
+                "feature_names": (*features.feature_names, "ACTUAL_RESULT"),
+            }
+        ),
+    )
+    honest = run_backtest(prepared, _spec())
+    cheat = run_backtest(leaky, _spec())
+    assert honest.metrics["leakage_suspected"] == 0.0
+    assert cheat.metrics["leakage_suspected"] == 1.0
+    assert cheat.warnings

@@ -1,0 +1,172 @@
+"""A throwaway PostgreSQL cluster for the integration tests, started from the machine's binaries.
+
+The cluster lives in a temporary folder for the whole session: `initdb` + `pg_ctl` run as an
+unprivileged user (PostgreSQL refuses root; as root the tools run as `postgres` via `runuser`),
+it listens on a free port of 127.0.0.1 only (plus a Unix socket in the same folder), and is
+stopped and deleted afterwards. Each test gets a fresh database in it.
+
+Without the binaries the tests are skipped with the reason, except in CI (`CI=true` or
+`NBAPROPS_CI=1`), where a missing PostgreSQL is a failure: CI must run these tests for real.
+`NBAPROPS_PG_BINDIR` points at another folder of binaries (default: PATH, then
+/usr/lib/postgresql/<version>/bin, newest first).
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+PG_USER = "postgres"
+_database_numbers = itertools.count()
+
+
+def running_in_ci() -> bool:
+    """CI must run the PostgreSQL tests, never skip them."""
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get("NBAPROPS_CI") == "1"
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally; fail in CI, saying what to install."""
+    if running_in_ci():
+        pytest.fail(
+            f"{reason}; CI runs the PostgreSQL tests for real: "
+            "apt-get install -y postgresql-15 (see .ci/run)",
+            pytrace=False,
+        )
+    pytest.skip(reason)
+
+
+def find_bindir() -> Path | None:
+    """The folder holding initdb and pg_ctl, or None."""
+    override = os.environ.get("NBAPROPS_PG_BINDIR")
+    if override:
+        folder = Path(override)
+        return folder if (folder / "initdb").exists() and (folder / "pg_ctl").exists() else None
+    initdb = shutil.which("initdb")
+    if initdb and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(initdb)).parent
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+        reverse=True,
+    )
+    return Path(candidates[0]).parent if candidates else None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running throwaway cluster: where it listens and who may connect (trust auth)."""
+
+    host: str
+    port: int
+    socket_dir: str
+    bindir: Path
+    user: str = PG_USER
+
+    def url(self, database: str = "postgres") -> str:
+        """SQLAlchemy/MLflow URL of `database` over TCP on 127.0.0.1 (psycopg 3)."""
+        return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database and return its URL."""
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        finally:
+            engine.dispose()
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database even while clients still hold connections to it."""
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            engine.dispose()
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", PG_USER, "--", *args]
+    return args
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Start the session's cluster (skipped, or failed in CI, when PostgreSQL is missing)."""
+    bindir = find_bindir()
+    if bindir is None:
+        unavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    assert bindir is not None
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            unavailable("running as root without runuser: cannot start PostgreSQL as a user")
+        try:
+            pwd.getpwnam(PG_USER)
+        except KeyError:
+            unavailable(f"running as root and there is no unprivileged {PG_USER!r} user")
+
+    folder = tempfile.mkdtemp(prefix="nbaprops-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(folder, user=PG_USER)
+    data = os.path.join(folder, "data")
+    log = os.path.join(folder, "server.log")
+
+    def pg(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            _as_postgres_user(list(args)), capture_output=True, text=True, timeout=120
+        )
+
+    def started_on(port: int) -> bool:
+        options = f"-k {folder} -h 127.0.0.1 -p {port} -F"
+        return (
+            pg(str(bindir / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "start")
+        ).returncode == 0
+
+    try:
+        init = pg(
+            str(bindir / "initdb"), "-D", data, "-A", "trust", "-U", PG_USER,
+            "-N", "-E", "UTF8", "--no-locale",
+        )  # fmt: skip
+        if init.returncode != 0:
+            pytest.fail(f"initdb failed:\n{init.stderr}", pytrace=False)
+        # A free port can be taken between the probe and the bind: try a few.
+        port = next((p for p in (free_port() for _ in range(3)) if started_on(p)), None)
+        if port is None:
+            server_log = Path(log).read_text() if os.path.exists(log) else "(no log)"
+            pytest.fail(f"PostgreSQL did not start:\n{server_log}", pytrace=False)
+        yield PostgresServer("127.0.0.1", port, folder, bindir)
+    finally:
+        if os.path.exists(os.path.join(data, "postmaster.pid")):
+            pg(str(bindir / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database for one test; dropped afterwards."""
+    name = f"nbaprops_test_{os.getpid()}_{next(_database_numbers)}"
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
