@@ -251,7 +251,9 @@ def apply_step(client: MlflowClient, name: str, step: Step) -> str | None:
         )
         return str(created.version)
     elif op != "audit":
-        raise IntentError(f"unknown intent step {op!r}; this intent was written by a newer nbaprops")
+        raise IntentError(
+            f"unknown intent step {op!r}; this intent was written by a newer nbaprops"
+        )
     return None
 
 

@@ -18,6 +18,7 @@ that the next command completes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Mapping
@@ -142,9 +143,7 @@ def list_versions(client: MlflowClient, name: str = MODEL_NAME) -> list[VersionI
     versions: list[ModelVersion] = []
     token = None
     while True:
-        page = client.search_model_versions(
-            f"name = '{name}'", max_results=1000, page_token=token
-        )
+        page = client.search_model_versions(f"name = '{name}'", max_results=1000, page_token=token)
         versions.extend(page)
         token = page.token
         if not token:
@@ -161,8 +160,7 @@ def get_version(client: MlflowClient, name: str, version: str | int) -> VersionI
     if mv is None or getattr(mv, "current_stage", "") == "Deleted_Internal":
         known = ", ".join(v.version for v in list_versions(client, name)) or "none yet"
         raise UnknownVersionError(
-            f"{name} has no version {version!r} (versions: {known}); "
-            "see `nbaprops registry list`"
+            f"{name} has no version {version!r} (versions: {known}); see `nbaprops registry list`"
         )
     return _info(mv, aliases_of(client, name))
 
@@ -259,10 +257,10 @@ def register_run(
         complete_intent(engine, intent, now, version)
     except Exception as exc:
         client.delete_model_version(name, version)
-        try:
+        # With the state DB down this fails too; the next command's repair then completes
+        # the registration (re-creating the version) instead.
+        with contextlib.suppress(Exception):
             abandon_intent(engine, intent, now)
-        except Exception:  # the state DB is down: the next command's repair completes it
-            pass
         raise RegistrationIncompleteError(
             f"registration of run {run_id} did not complete ({exc}); version {version} was "
             "removed. Check the state database (NBAPROPS_DATABASE_URL) and register again"

@@ -200,6 +200,8 @@ def backtest_command(
         line_shopping=not no_line_shopping,
         seed=settings.seed,
         workers=settings.workers,
+        executor=settings.executor,
+        dask_address=settings.dask_scheduler,
     )
     with status(f"loading data ({settings.data})", as_json):
         feed = source_from_settings(settings).load()

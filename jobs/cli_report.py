@@ -117,7 +117,9 @@ def report_command(
     mail = None
     if rendered is not None and send:
         with status("sending", quiet=as_json):
-            mail = deliver_report(settings, rendered, now, attempts=attempts, backoff_seconds=backoff)
+            mail = deliver_report(
+                settings, rendered, now, attempts=attempts, backoff_seconds=backoff
+            )
         payload["delivery"] = {
             "message_id": mail.message_id,
             "delivered": mail.delivered,

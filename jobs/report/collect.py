@@ -255,9 +255,7 @@ def collect_weekly_report(
     experiments = project_experiments(client)
     this = week_activity(client, experiments, window)
     last = week_activity(client, experiments, before)
-    versions = versions_registered_between(
-        client, registered_model, before.start_ms, window.end_ms
-    )
+    versions = versions_registered_between(client, registered_model, before.start_ms, window.end_ms)
     this_week_versions = [v for v in versions if int(v.creation_timestamp) >= window.start_ms]
     production = production_view(
         client, audit, registered_model, experiments, window, this.monitoring

@@ -82,9 +82,7 @@ class WeekWindow:
     @property
     def run_filter(self) -> str:
         """The MLflow filter that keeps the runs started inside the week (milliseconds)."""
-        return (
-            f"attributes.start_time >= {self.start_ms} AND attributes.start_time < {self.end_ms}"
-        )
+        return f"attributes.start_time >= {self.start_ms} AND attributes.start_time < {self.end_ms}"
 
     def contains(self, when: dt.datetime) -> bool:
         """True when an aware datetime falls inside the week."""

@@ -24,7 +24,14 @@ from nbaprops.betting.metrics import calibration_curve_points
 from nbaprops.tracking.setup import PHASES
 
 # Audit actions that are governance decisions (registrations are listed with the models).
-DECISION_ACTIONS: tuple[str, ...] = ("evaluate", "promote", "reject", "force", "rollback", "archive")
+DECISION_ACTIONS: tuple[str, ...] = (
+    "evaluate",
+    "promote",
+    "reject",
+    "force",
+    "rollback",
+    "archive",
+)
 _ACTION_VERDICTS = {
     "evaluate": "evaluated",
     "promote": "promoted",
@@ -109,12 +116,13 @@ def runs_by_phase(runs: Sequence[PhasedRun]) -> tuple[RunsByPhase, ...]:
     return tuple(rows)
 
 
-def best_run(
-    runs: Sequence[PhasedRun], metric: str, *, higher_is_better: bool
-) -> PhasedRun | None:
+def best_run(runs: Sequence[PhasedRun], metric: str, *, higher_is_better: bool) -> PhasedRun | None:
     """The finished run with the best value of `metric` (earliest start wins a tie)."""
     scored = [
-        (value, r) for r in runs if _finished(r.run) if (value := _metric(r.run, metric)) is not None
+        (value, r)
+        for r in runs
+        if _finished(r.run)
+        if (value := _metric(r.run, metric)) is not None
     ]
     if not scored:
         return None

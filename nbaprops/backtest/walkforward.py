@@ -53,6 +53,8 @@ class BacktestSpec:
     min_history_games: int = 3
     seed: int = 42
     workers: int = 2
+    executor: str = "local"
+    dask_address: str | None = None
 
     def fold_spec(self) -> FoldSpec:
         """Per-fold fit settings; folds share the cores, so each fit gets one thread per worker."""
@@ -206,7 +208,9 @@ def run_backtest(
 ) -> BacktestResult:
     """Plan the folds, run them (in parallel), bet, and measure."""
     folds = plan_folds(data, spec)
-    results = run_folds(data, folds, spec.fold_spec(), spec.workers, progress)
+    results = run_folds(
+        data, folds, spec.fold_spec(), spec.workers, progress, spec.executor, spec.dask_address
+    )
     predictions = pd.concat([r.predictions for r in results], ignore_index=True)
     props = pd.concat([r.props for r in results], ignore_index=True)
     ledger = simulate_bets(

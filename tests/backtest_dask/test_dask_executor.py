@@ -18,9 +18,7 @@ from nbaprops.training.prepare import PreparedData, prepare
 
 distributed = pytest.importorskip("distributed", reason="Dask is an optional extra: nbaprops[dask]")
 
-SPEC = BacktestSpec(
-    params={"n_estimators": 30, "max_depth": 3}, refit_days=45, seed=7, workers=2
-)
+SPEC = BacktestSpec(params={"n_estimators": 30, "max_depth": 3}, refit_days=45, seed=7, workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +132,6 @@ def test_the_local_pool_matches_the_sequential_run(
     _assert_same_folds(local_results, pooled)
 
 
-def test_an_unknown_executor_names_the_choices(
-    prepared: PreparedData, folds: list[Fold]
-) -> None:
+def test_an_unknown_executor_names_the_choices(prepared: PreparedData, folds: list[Fold]) -> None:
     with pytest.raises(ExecutorError, match="NBAPROPS_EXECUTOR to one of: local, dask"):
         run_folds(prepared, folds, SPEC.fold_spec(), executor="ray")

@@ -1,0 +1,401 @@
+"""The scheduler daemon: one BlockingScheduler on a SQLAlchemyJobStore in the state database.
+
+Start-up takes the daemon lock (APScheduler 3 supports one scheduler per job store), cleans
+up after a killed predecessor (job-history rows left 'running', MLflow runs left RUNNING),
+then starts the scheduler paused, reconciles the declared jobs with the stored ones and
+resumes. Every stored job calls `run_scheduled(job_name)` by its 'module:function' reference;
+it runs the job through the same JobRunner (and lock) as `nbaprops jobs run`. A memory-store
+job writes the heartbeat. SIGTERM/SIGINT stop scheduling, give a running job the stop
+deadline, then terminate its child; the daemon exits 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from types import FrameType
+from typing import Any
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_STARTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+    SchedulerEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.base import STATE_STOPPED
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from jobs.history import Heartbeat, JobHistory
+from jobs.locks import daemon_lock
+from jobs.reconcile import (
+    HEAVY_EXECUTOR,
+    JOBSTORE,
+    JOBSTORE_TABLE,
+    LIGHT_EXECUTOR,
+    RUN_SCHEDULED_REF,
+    reconcile,
+)
+from jobs.recovery import (
+    RUN_CONTEXT_VARIABLE,
+    RUN_TAG_DAEMON,
+    close_dead_runs,
+    fail_orphaned_runs,
+    run_context,
+)
+from jobs.registry import lookup, planned_jobs
+from jobs.runner import JobBusyError, JobRunner
+from jobs.scheduler_settings import SchedulerSettings
+from jobs.types import Clock, utc_now
+from nbaprops.settings import Settings
+from nbaprops.statedb import state_engine
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_JOB = "heartbeat"
+HEARTBEAT_EXECUTOR = "heartbeat"
+LIGHT_WORKERS = 4
+DRAIN_MARGIN_SECONDS = 5.0
+
+_current: Daemon | None = None  # the daemon running in this process, for run_scheduled
+
+
+class DaemonAlreadyRunningError(RuntimeError):
+    """Another scheduler daemon holds this state database's job store."""
+
+
+def run_scheduled(job_name: str, scheduled_at: str | None = None) -> dict[str, Any]:
+    """What every stored job calls: run `job_name` through this process's daemon."""
+    if _current is None:
+        raise RuntimeError(
+            f"run_scheduled({job_name!r}) is called by the scheduler daemon only; "
+            f"run the job by hand with `nbaprops jobs run {job_name}`"
+        )
+    return _current.run_scheduled(job_name, scheduled_at)
+
+
+def beat() -> None:
+    """The heartbeat job: record that the daemon's scheduler loop is alive."""
+    if _current is not None:
+        _current.write_heartbeat("running")
+
+
+class ScheduledTimeExecutor(ThreadPoolExecutor):
+    """A thread pool that tells `run_scheduled` the time the run was scheduled for.
+
+    APScheduler does not pass the scheduled time to the job; the run's date is derived from it
+    (a run caught up after midnight still runs for the day it was due), so the submitted job is
+    a copy whose kwargs carry it. The stored job is left as it was.
+    """
+
+    def _do_submit_job(self, job: Job, run_times: list[dt.datetime]) -> None:
+        if job.func_ref == RUN_SCHEDULED_REF and run_times:
+            copy = Job.__new__(Job)
+            copy.__setstate__(job.__getstate__())
+            copy._scheduler = job._scheduler
+            copy._jobstore_alias = job._jobstore_alias
+            copy.kwargs = {**job.kwargs, "scheduled_at": run_times[-1].isoformat()}
+            job = copy
+        super()._do_submit_job(job, run_times)
+
+
+class DaemonScheduler(BlockingScheduler):
+    """A BlockingScheduler that processes no jobs once shut down.
+
+    APScheduler 3's main loop runs one more round after `shutdown()` wakes it; a run due at
+    that moment would be handed to a closed executor and its trigger advanced: lost silently.
+    """
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        wait_seconds: float | None = super()._process_jobs()
+        return wait_seconds
+
+
+class Daemon:
+    """The long-running scheduler process; `run()` blocks until a signal stops it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        scheduler_settings: SchedulerSettings,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.scheduler_settings = scheduler_settings
+        self.clock = clock
+        self.timezone = zoneinfo.ZoneInfo(scheduler_settings.timezone)
+        self.planned = planned_jobs(scheduler_settings)  # ScheduleError before anything starts
+        self.engine = state_engine(settings)
+        self.history = JobHistory(self.engine)
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
+        self.identity = f"{self.host}:{self.pid}"
+        self.runner = JobRunner(
+            settings,
+            scheduler_settings,
+            self.engine,
+            clock=clock,
+            extra_run_tags={RUN_TAG_DAEMON: self.identity},
+        )
+        self.started_at = clock()
+        self.scheduler: DaemonScheduler | None = None
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._signals = 0
+        self._active = 0
+        self._idle = threading.Condition()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; 0 on a clean stop."""
+        global _current
+        lock = daemon_lock(self.settings, self.engine)
+        self.history.ensure_schema()
+        if not lock.try_acquire():
+            raise DaemonAlreadyRunningError(self._already_running_message())
+        previous_handlers = {}
+        try:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous_handlers[sig] = signal.signal(sig, self._on_signal)
+            self._recover()
+            os.environ[RUN_CONTEXT_VARIABLE] = run_context(
+                os.environ.get(RUN_CONTEXT_VARIABLE), {RUN_TAG_DAEMON: self.identity}
+            )
+            self.write_heartbeat("running")
+            self.scheduler = self._build_scheduler()
+            _current = self
+            log.info("scheduler started (pid %d); jobs: %s", self.pid,
+                     ", ".join(f"{p.spec.name} '{p.cron}'" for p in self.planned))  # fmt: skip
+            self.scheduler.start(paused=True)  # blocks until shutdown
+            if self._startup_error is not None:
+                raise self._startup_error
+            self._drain()
+            self.write_heartbeat("stopped")
+            log.info("scheduler stopped")
+            return 0
+        finally:
+            _current = None
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
+            lock.release()
+
+    def _already_running_message(self) -> str:
+        beat = self.history.read_heartbeat()
+        holder = ""
+        if beat is not None:
+            age = beat.age_seconds(self.clock())
+            holder = f" (pid {beat.pid} on host {beat.host}, last heartbeat {age:.0f} s ago)"
+        return (
+            f"a scheduler daemon already runs on this state database{holder}; "
+            "APScheduler 3 supports one scheduler per job store: stop it first"
+        )
+
+    def _recover(self) -> None:
+        """Close what a killed predecessor left open: history rows, then MLflow runs."""
+        now = self.clock()
+        closed = close_dead_runs(self.settings, self.engine, self.history, now)
+        if closed:
+            log.warning("closed %d job run(s) left 'running' by a dead process: %s",
+                        len(closed), closed)  # fmt: skip
+        try:
+            fail_orphaned_runs(
+                self.settings,
+                self.history,
+                now,
+                daemon_identity=self.identity,
+                untagged_min_age_seconds=self.scheduler_settings.orphan_run_min_age_seconds,
+            )
+        except Exception:
+            log.exception("could not check MLflow for runs left RUNNING; continuing")
+
+    def _build_scheduler(self) -> DaemonScheduler:
+        settings = self.scheduler_settings
+        scheduler = DaemonScheduler(
+            timezone=self.timezone,
+            jobstores={
+                JOBSTORE: SQLAlchemyJobStore(engine=self.engine, tablename=JOBSTORE_TABLE),
+                "memory": MemoryJobStore(),
+            },
+            executors={
+                LIGHT_EXECUTOR: ScheduledTimeExecutor(max_workers=LIGHT_WORKERS),
+                HEAVY_EXECUTOR: ScheduledTimeExecutor(max_workers=1),
+                HEARTBEAT_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+            },
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": settings.misfire_grace_seconds,
+            },
+        )
+        scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
+        scheduler.add_listener(
+            self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+        )
+        return scheduler
+
+    def _on_started(self, event: SchedulerEvent) -> None:
+        """Reconcile the stored jobs, add the heartbeat, resume (listener errors are caught)."""
+        scheduler = self.scheduler
+        assert scheduler is not None
+        try:
+            report = reconcile(scheduler, self.planned, self.scheduler_settings.misfire_grace_seconds)
+            log.info("job store reconciled: %s", report.to_dict())
+            scheduler.add_job(
+                beat, "interval", seconds=self.scheduler_settings.heartbeat_seconds,
+                id=HEARTBEAT_JOB, name=HEARTBEAT_JOB, jobstore="memory",
+                executor=HEARTBEAT_EXECUTOR, misfire_grace_time=None,
+            )  # fmt: skip
+            if not self.runner.stopping.is_set():  # a signal during start-up: do not resume
+                scheduler.resume()
+        except BaseException as exc:
+            self._startup_error = exc
+            with suppress(SchedulerNotRunningError):
+                scheduler.shutdown(wait=False)
+        finally:
+            self._ready.set()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """First signal: stop scheduling, let a running job finish in time. Second: hurry."""
+        self._signals += 1
+        name = signal.Signals(signum).name
+        if self._signals == 1:
+            log.warning("%s received: stopping; running jobs get %g s", name,
+                        self.scheduler_settings.stop_deadline_seconds)  # fmt: skip
+            self.runner.stopping.set()
+            threading.Thread(target=self._stop_scheduler, name="scheduler-stop").start()
+        else:
+            log.warning("%s received again: terminating running jobs now", name)
+            self.runner.hurry.set()
+
+    def _stop_scheduler(self) -> None:
+        self._ready.wait()
+        if self.scheduler is not None:
+            with suppress(SchedulerNotRunningError):
+                self.scheduler.shutdown(wait=False)
+
+    def _drain(self) -> None:
+        """Wait for running jobs to end (their runners enforce the stop deadline)."""
+        settings = self.scheduler_settings
+        limit = settings.stop_deadline_seconds + settings.kill_grace_seconds + DRAIN_MARGIN_SECONDS
+        with self._idle:
+            drained = self._idle.wait_for(lambda: self._active == 0, timeout=limit)
+        if drained:
+            return
+        # Only a light job (a thread) can outlive the deadline: record it and leave without it.
+        now = self.clock()
+        for row in self.history.running():
+            if row.pid == self.pid and row.host == self.host:
+                self.history.close_run(
+                    row.id, now, "terminated",
+                    error="the scheduler was stopped and this in-process job did not finish "
+                    f"within the {settings.stop_deadline_seconds:g} s stop deadline",
+                )  # fmt: skip
+        self.write_heartbeat("stopped")
+        log.warning("a job thread did not finish; exiting without it")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    @contextmanager
+    def _counted(self) -> Iterator[None]:
+        with self._idle:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    # --- jobs and events -------------------------------------------------------------------
+
+    def write_heartbeat(self, state: str) -> None:
+        """Record the daemon's liveness (time, pid, host) in the state database."""
+        beat = Heartbeat(self.clock(), self.started_at, self.pid, self.host, state)
+        self.history.write_heartbeat(beat)
+
+    def _run_for(self, scheduled_at: dt.datetime) -> dt.date:
+        return scheduled_at.astimezone(self.timezone).date()
+
+    def run_scheduled(self, job_name: str, scheduled_at: str | None) -> dict[str, Any]:
+        """Run one scheduled job for the day it was due."""
+        spec = lookup(job_name)
+        due = dt.datetime.fromisoformat(scheduled_at) if scheduled_at else self.clock()
+        run_for = self._run_for(due)
+        if self.runner.stopping.is_set():
+            self.history.record_event(
+                job_name, run_for, self.clock(), "missed", trigger="scheduled",
+                pid=self.pid, host=self.host, scheduled_at=due,
+                error="the scheduler stopped before this run started; run it by hand with "
+                f"`nbaprops jobs run {job_name} --date {run_for}`",
+            )  # fmt: skip
+            return {"status": "missed"}
+        with self._counted():
+            try:
+                outcome = self.runner.run(
+                    spec, run_for, trigger="scheduled", scheduled_at=due, record_refusal=True
+                )
+            except JobBusyError as exc:
+                log.warning("%s", exc)
+                return {"status": "refused", "error": str(exc)}
+        return outcome.to_dict()
+
+    def _on_job_event(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
+        """Record APScheduler's error, missed and max-instances events in job history."""
+        if event.job_id == HEARTBEAT_JOB:
+            if event.code == EVENT_JOB_ERROR:
+                log.error("heartbeat failed: %s", getattr(event, "exception", None))
+            return
+        try:
+            self._record_event(event)
+        except Exception:
+            log.exception("could not record scheduler event %s for %s", event.code, event.job_id)
+
+    def _record_event(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
+        now = self.clock()
+        name = event.job_id
+        if isinstance(event, JobSubmissionEvent):  # max instances reached
+            due = event.scheduled_run_times[-1]
+            error = (
+                "skipped: the previous run of this job is still going (max_instances=1); "
+                "it runs again at its next scheduled time"
+            )
+            status = "refused"
+        elif event.code == EVENT_JOB_MISSED:
+            due = event.scheduled_run_time
+            late = (now - due).total_seconds()
+            grace = self.scheduler_settings.misfire_grace_seconds
+            error = (
+                f"missed: due {due.isoformat()}, {late:.0f} s late, beyond the misfire grace of "
+                f"{grace} s (NBAPROPS_MISFIRE_GRACE_SECONDS); run it by hand with "
+                f"`nbaprops jobs run {name} --date {self._run_for(due)}`"
+            )
+            status = "missed"
+        else:  # EVENT_JOB_ERROR: the runner itself failed (the state DB, say)
+            due = event.scheduled_run_time
+            error = f"the scheduler could not run the job: {event.exception!r}\n{event.traceback}"
+            status = "failed"
+        self.history.record_event(
+            name, self._run_for(due), now, status, trigger="scheduled",  # type: ignore[arg-type]
+            pid=self.pid, host=self.host, error=error, scheduled_at=due,
+        )  # fmt: skip
+        log.warning("job %s: %s", name, error.splitlines()[0])

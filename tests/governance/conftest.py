@@ -1,0 +1,180 @@
+"""Fixtures for the registry tests: one small trained run, copied into a fresh store per test.
+
+Training a run and creating a store take seconds, so the session trains one tiny XGBoost run
+into a template store; each test gets a copy of that SQLite file (its runs keep pointing at the
+template's artifact folder, which the registry only reads) and its own state database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pytest
+from governance.policy import Policy, parse_policy
+from governance.registry import MODEL_NAME
+from jobs.cli_governance import Governance
+from nbaprops.data.feed import Feed
+from nbaprops.settings import Settings
+from nbaprops.statedb import state_engine
+from nbaprops.tracking.setup import init_tracking
+
+T0 = dt.datetime(2025, 1, 13, 6, 0, tzinfo=dt.UTC)
+WINDOW = "2024-12-01..2025-01-10"
+
+PERMISSIVE_POLICY = """
+version = 1
+sample_size_metric = "n_val_props"
+
+[[criteria]]
+name = "accuracy"
+metric = "val_mae"
+op = "<"
+threshold = 100
+on_fail = "reject"
+
+[champion]
+[[champion.comparisons]]
+metric = "val_mae"
+max_worse_by = 100
+"""
+
+STRICT_POLICY = PERMISSIVE_POLICY.replace("threshold = 100", "threshold = 0.5", 1)
+WAITING_POLICY = STRICT_POLICY.replace('on_fail = "reject"', 'on_fail = "keep_in_staging"', 1)
+
+
+@dataclass(frozen=True)
+class TrainedStore:
+    """The template store: its folder and the one trained run in it."""
+
+    home: Path
+    run_id: str
+    model_uri: str
+    experiment_id: str
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory: pytest.TempPathFactory, small_feed: Feed) -> TrainedStore:
+    """One tiny XGBoost training run in a template SQLite store."""
+    from nbaprops.training.pipeline import TrainSpec, train_and_log
+    from nbaprops.training.prepare import prepare
+
+    home = tmp_path_factory.mktemp("trained") / "state"
+    settings = Settings(
+        home=home,
+        tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
+        teams=6,
+        seasons="2023-24,2024-25",
+        seed=7,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    client = init_tracking(settings)
+    experiment = client.get_experiment_by_name("Phase1_Foundation")
+    assert experiment is not None
+    data = prepare(small_feed, "PTS", "full")
+    spec = TrainSpec(params={"n_estimators": 30, "max_depth": 3}, seed=7, n_jobs=2)
+    result = train_and_log(data, spec, experiment.experiment_id, dt.date(2025, 1, 6))
+    return TrainedStore(home, result.run_id, result.model_uri, experiment.experiment_id)
+
+
+def copy_store(template: TrainedStore, home: Path) -> Settings:
+    """Settings whose tracking store is a copy of the template's."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template.home / "mlflow.db", home / "mlflow.db")
+    return Settings(
+        home=home,
+        tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
+        teams=6,
+        seasons="2023-24,2024-25",
+        seed=7,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def store_settings(trained_store: TrainedStore, tmp_path: Path) -> Settings:
+    """Settings on a private copy of the template store (state DB in the same folder)."""
+    return copy_store(trained_store, tmp_path / "state")
+
+
+@pytest.fixture
+def gov(store_settings: Settings) -> Governance:
+    """A fresh registry on a private copy of the template store, at T0, as actor 'test'."""
+    client = init_tracking(store_settings)
+    return Governance(client, state_engine(store_settings), MODEL_NAME, T0, "test")
+
+
+@pytest.fixture
+def run_id(trained_store: TrainedStore) -> str:
+    """The trained run (with a logged model) to register."""
+    return trained_store.run_id
+
+
+@pytest.fixture
+def window() -> str:
+    """The backtest window the candidate's (and champion's) test backtests cover."""
+    return WINDOW
+
+
+@pytest.fixture(scope="session")
+def permissive_policy() -> Policy:
+    """Passes any sane model: for the paths where promotion is allowed."""
+    return parse_policy(PERMISSIVE_POLICY, "permissive")
+
+
+@pytest.fixture(scope="session")
+def strict_policy() -> Policy:
+    """Rejects every model (val_mae < 0.5, hard)."""
+    return parse_policy(STRICT_POLICY, "strict")
+
+
+@pytest.fixture(scope="session")
+def waiting_policy() -> Policy:
+    """Keeps every model in staging (val_mae < 0.5, soft)."""
+    return parse_policy(WAITING_POLICY, "waiting")
+
+
+BacktestLogger = Callable[..., str]
+
+
+@pytest.fixture
+def log_backtest(gov: Governance) -> BacktestLogger:
+    """Log a finished walk-forward backtest run for a version, as the backtest job tags it."""
+
+    def log(version: str, metrics: Mapping[str, float], window: str = WINDOW) -> str:
+        experiment = gov.client.get_experiment_by_name("Phase4_Production")
+        assert experiment is not None
+        tags = {
+            "backtest": "walk_forward",
+            "model_version": str(version),
+            "backtest_window": window,
+            "model_type": "xgboost",
+        }
+        with mlflow.start_run(experiment_id=experiment.experiment_id, tags=tags) as run:
+            mlflow.log_metrics(dict(metrics))
+        return run.info.run_id
+
+    return log
+
+
+RunCloner = Callable[..., str]
+
+
+@pytest.fixture
+def clone_run(gov: Governance, run_id: str) -> RunCloner:
+    """A new finished run with the trained run's model and metrics and some tags changed."""
+
+    def clone(**tag_changes: str) -> str:
+        source = gov.client.get_run(run_id)
+        run = gov.client.create_run(source.info.experiment_id, tags={**source.data.tags})
+        for key, value in tag_changes.items():
+            gov.client.set_tag(run.info.run_id, key, value)
+        with mlflow.start_run(run_id=run.info.run_id):
+            mlflow.log_metrics(dict(source.data.metrics))
+        return run.info.run_id
+
+    return clone

@@ -1,0 +1,262 @@
+"""The daemon as a real subprocess on a real SQLite job store, driven by the fault jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from jobs.status import stored_next_runs
+
+Spawn = Callable[[dict[str, str]], Any]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def test_failing_and_hanging_jobs_leave_the_daemon_alive(
+    kit: Any, state: Any, spawn_daemon: Spawn
+) -> None:
+    scheduler = kit.scheduler_settings(
+        jobs="fault_raise,fault_hang,fault_sleep,fault_marker_light",
+        schedules={
+            "fault_raise": "*/2 * * * * *",
+            "fault_hang": "*/3 * * * * *",
+            "fault_sleep": "* * * * * *",
+            "fault_marker_light": "* * * * * *",
+        },
+        timeouts={"fault_hang": 1},
+        heartbeat_seconds=0.5,
+        kill_grace_seconds=1,
+    )
+    env = kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=1.5, NBAPROPS_FAULT_HANG_IGNORES_SIGTERM="true")
+    daemon = spawn_daemon(env)
+
+    def all_seen() -> bool:
+        hang = state.statuses("fault_hang")
+        raised = state.statuses("fault_raise")
+        sleep = state.statuses("fault_sleep")
+        return (
+            "timeout" in hang
+            and "failed" in raised
+            and "succeeded" in sleep
+            and "refused" in sleep
+        )
+
+    daemon.wait_for(all_seen, "timeouts, failures, successes and max-instance refusals")
+    # The daemon kept scheduling after every fault: light runs after the last hang timeout.
+    last_timeout = max(r.ended_at for r in state.rows("fault_hang") if r.status == "timeout")
+    daemon.wait_for(
+        lambda: any(r.started_at > last_timeout for r in state.rows("fault_marker_light")),
+        "a run after the last timeout",
+    )
+    assert kit.invoke(env, "status", "--check").exit_code == 0
+    assert daemon.stop() == 0
+
+    failed = next(r for r in state.rows("fault_raise") if r.status == "failed")
+    assert "InjectedFault: fault_raise: injected failure" in failed.error
+    timeout = next(r for r in state.rows("fault_hang") if r.status == "timeout")
+    assert "exceeded its 1 s timeout" in timeout.error
+    assert timeout.duration_seconds() < 10
+    refused = next(r for r in state.rows("fault_sleep") if r.status == "refused")
+    assert "max_instances" in refused.error
+    # Every hung child was killed (it ignored SIGTERM), none is left behind.
+    hung_pids = [int(line.split()[1]) for line in kit.markers() if line.endswith("hang-started")]
+    assert hung_pids
+    assert not any(kit.pid_alive(pid) for pid in hung_pids)
+    assert state.history.running() == []
+    check = kit.invoke(env, "status", "--check")
+    assert check.exit_code == 1
+    assert "stopped" in check.stdout
+
+
+def test_jobs_persist_across_restarts_and_follow_the_declared_schedule(
+    kit: Any, state: Any, spawn_daemon: Spawn
+) -> None:
+    def run_daemon_once(scheduler: Any) -> dict[str, dt.datetime | None]:
+        daemon = spawn_daemon(kit.env(scheduler))
+        daemon.wait_for(lambda: state.history.read_heartbeat() is not None and
+                        state.history.read_heartbeat().pid == daemon.pid, "a heartbeat")  # fmt: skip
+        assert daemon.stop() == 0
+        return stored_next_runs(state.engine)
+
+    nightly = kit.scheduler_settings(jobs="fault_marker", schedules={"fault_marker": "0 3 * * *"})
+    first = run_daemon_once(nightly)
+    assert list(first) == ["fault_marker"]
+    assert (first["fault_marker"].hour, first["fault_marker"].minute) == (3, 0)
+
+    # A pending run time that the trigger would never compute on its own survives a restart.
+    pending = (_now() + dt.timedelta(days=2, minutes=17)).replace(second=0, microsecond=0)
+    kit.seed(nightly, {"fault_marker": pending})
+    assert run_daemon_once(nightly) == {"fault_marker": pending}
+
+    # A changed schedule reschedules; a job no longer declared is removed.
+    moved = kit.scheduler_settings(
+        jobs="fault_marker,fault_marker_light",
+        schedules={"fault_marker": "0 4 * * *", "fault_marker_light": "0 5 * * *"},
+    )
+    after = run_daemon_once(moved)
+    assert sorted(after) == ["fault_marker", "fault_marker_light"]
+    assert after["fault_marker"].hour == 4
+    only_light = kit.scheduler_settings(
+        jobs="fault_marker_light", schedules={"fault_marker_light": "0 5 * * *"}
+    )
+    assert list(run_daemon_once(only_light)) == ["fault_marker_light"]
+    assert state.rows() == []  # nothing ran
+
+
+def test_a_missed_nightly_run_is_caught_up_once(kit: Any, state: Any, spawn_daemon: Spawn) -> None:
+    cron, fired = kit.daily_cron_fired(minutes_ago=30, now=_now())
+    scheduler = kit.scheduler_settings(jobs="fault_marker", schedules={"fault_marker": cron})
+    # The daemon was down for three days: the stored next run is three firings ago.
+    kit.seed(scheduler, {"fault_marker": fired - dt.timedelta(days=3)})
+    daemon = spawn_daemon(kit.env(scheduler))
+    daemon.wait_for(lambda: state.statuses("fault_marker") == ["succeeded"], "the catch-up run")
+    time.sleep(1.5)  # room for a (wrong) second run
+    assert daemon.stop() == 0
+
+    (row,) = state.rows("fault_marker")
+    assert row.status == "succeeded"
+    assert row.trigger == "scheduled"
+    assert row.scheduled_at == fired
+    assert row.run_for == fired.date()
+    assert len(kit.markers()) == 1
+    assert stored_next_runs(state.engine)["fault_marker"] == fired + dt.timedelta(days=1)
+
+
+def test_a_run_missed_beyond_the_grace_time_is_recorded_not_run(
+    kit: Any, state: Any, spawn_daemon: Spawn
+) -> None:
+    cron, fired = kit.daily_cron_fired(minutes_ago=30, now=_now())
+    scheduler = kit.scheduler_settings(
+        jobs="fault_marker", schedules={"fault_marker": cron}, misfire_grace_seconds=1
+    )
+    kit.seed(scheduler, {"fault_marker": fired})
+    daemon = spawn_daemon(kit.env(scheduler))
+    daemon.wait_for(lambda: state.statuses("fault_marker"), "the missed run's record")
+    assert daemon.stop() == 0
+
+    (row,) = state.rows("fault_marker")
+    assert row.status == "missed"
+    assert "NBAPROPS_MISFIRE_GRACE_SECONDS" in row.error
+    assert f"nbaprops jobs run fault_marker --date {fired.date()}" in row.error
+    assert kit.markers() == []
+
+
+def test_a_manual_trigger_is_refused_while_the_daemon_runs_the_job(
+    kit: Any, state: Any, spawn_daemon: Spawn
+) -> None:
+    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
+    scheduler = kit.scheduler_settings(jobs="fault_sleep", schedules={"fault_sleep": cron})
+    kit.seed(scheduler, {"fault_sleep": fired})
+    env = kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=1.5)
+    daemon = spawn_daemon(env)
+    daemon.wait_for(lambda: state.statuses("fault_sleep") == ["running"], "the scheduled run")
+
+    refused = kit.invoke(env, "jobs", "run", "fault_sleep")
+    assert refused.exit_code == 3, refused.output
+    assert "fault_sleep is already running" in refused.stderr
+    assert f"by pid {daemon.pid}" in refused.stderr
+    assert "--wait" in refused.stderr
+    waited = kit.invoke(env, "jobs", "run", "fault_sleep", "--wait", "--json")
+    assert waited.exit_code == 0, waited.output
+    assert json.loads(waited.stdout)["status"] == "succeeded"
+    assert daemon.stop() == 0
+
+    scheduled, manual = state.rows("fault_sleep")
+    assert (scheduled.trigger, scheduled.status) == ("scheduled", "succeeded")
+    assert (manual.trigger, manual.status) == ("manual", "succeeded")
+    assert manual.started_at >= scheduled.ended_at
+
+
+def test_sigterm_during_a_job_stops_it_at_the_deadline_and_exits_0(
+    kit: Any, state: Any, spawn_daemon: Spawn
+) -> None:
+    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
+    scheduler = kit.scheduler_settings(
+        jobs="fault_sleep",
+        schedules={"fault_sleep": cron},
+        stop_deadline_seconds=1,
+        kill_grace_seconds=2,
+    )
+    kit.seed(scheduler, {"fault_sleep": fired})
+    daemon = spawn_daemon(kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=60))
+    daemon.wait_for(lambda: any("sleep-started" in m for m in kit.markers()), "the job to start")
+
+    assert daemon.stop(signal.SIGTERM) == 0
+    (row,) = state.rows("fault_sleep")
+    assert row.status == "terminated"
+    assert "1 s stop deadline" in row.error
+    assert [m.split()[2] for m in kit.markers()] == ["sleep-started"]
+    child = int(kit.markers()[0].split()[1])
+    assert not kit.pid_alive(child)
+    assert state.history.read_heartbeat().state == "stopped"
+
+
+def test_sigterm_lets_a_job_that_finishes_in_time_succeed(
+    kit: Any, state: Any, spawn_daemon: Spawn
+) -> None:
+    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
+    scheduler = kit.scheduler_settings(
+        jobs="fault_sleep", schedules={"fault_sleep": cron}, stop_deadline_seconds=30
+    )
+    kit.seed(scheduler, {"fault_sleep": fired})
+    daemon = spawn_daemon(kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=1.5))
+    daemon.wait_for(lambda: any("sleep-started" in m for m in kit.markers()), "the job to start")
+
+    assert daemon.stop(signal.SIGINT) == 0
+    assert state.statuses("fault_sleep") == ["succeeded"]
+
+
+def test_after_kill_9_the_child_stops_and_the_next_start_closes_its_row(
+    kit: Any, state: Any, spawn_daemon: Spawn
+) -> None:
+    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
+    scheduler = kit.scheduler_settings(jobs="fault_sleep", schedules={"fault_sleep": cron})
+    kit.seed(scheduler, {"fault_sleep": fired})
+    env = kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=60)
+    daemon = spawn_daemon(env)
+    daemon.wait_for(lambda: any("sleep-started" in m for m in kit.markers()), "the job to start")
+    child = int(kit.markers()[0].split()[1])
+
+    assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while kit.pid_alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not kit.pid_alive(child), "the orphaned job process kept running"
+    assert state.statuses("fault_sleep") == ["running"]  # nobody closed it yet
+
+    restarted = spawn_daemon(env)
+    restarted.wait_for(lambda: state.statuses("fault_sleep") == ["failed"], "the stale row closed")
+    assert restarted.stop() == 0
+    (row,) = state.rows("fault_sleep")
+    assert f"process {daemon.pid}" in row.error
+    assert "ended without closing this run" in row.error
+
+
+def test_a_second_daemon_on_the_same_store_is_refused(
+    kit: Any, state: Any, spawn_daemon: Spawn
+) -> None:
+    scheduler = kit.scheduler_settings(jobs="fault_marker", schedules={"fault_marker": "0 3 * * *"})
+    env = kit.env(scheduler)
+    daemon = spawn_daemon(env)
+    daemon.wait_for(lambda: state.history.read_heartbeat() is not None, "a heartbeat")
+    second = kit.cli(env, "scheduler", "start")
+    assert second.returncode == 3
+    assert "already runs on this state database" in second.stderr
+    assert f"pid {daemon.pid}" in second.stderr
+    assert daemon.stop() == 0
+
+
+def test_an_invalid_cron_stops_start_up_with_exit_2(kit: Any, state: Any) -> None:
+    scheduler = kit.scheduler_settings(jobs="fault_marker", schedules={"fault_marker": "61 3 * * *"})
+    result = kit.cli(kit.env(scheduler), "scheduler", "start")
+    assert result.returncode == 2
+    assert "NBAPROPS_SCHEDULE_FAULT_MARKER='61 3 * * *' is not a valid cron" in result.stderr
+    assert not sa.inspect(state.engine).has_table("apscheduler_jobs")

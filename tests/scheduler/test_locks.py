@@ -1,0 +1,133 @@
+"""The job locks: a file lock across processes, and a PostgreSQL advisory lock for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from jobs.locks import AdvisoryJobLock, FileJobLock, advisory_key, daemon_lock, job_lock
+from nbaprops.settings import Settings
+from nbaprops.statedb import state_engine
+
+HOLD_A_FILE_LOCK = """
+import sys, time
+from pathlib import Path
+from jobs.locks import FileJobLock
+lock = FileJobLock(sys.argv[1], Path(sys.argv[2]))
+assert lock.try_acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_file_lock_excludes_other_holders_even_in_one_process(tmp_path: Path) -> None:
+    first, second = FileJobLock("job-ingest", tmp_path), FileJobLock("job-ingest", tmp_path)
+    assert first.try_acquire()
+    assert not first.try_acquire()  # not reentrant
+    assert not second.try_acquire()
+    assert not second.acquire(timeout=0.3)
+    first.release()
+    assert second.try_acquire()
+    second.release()
+    assert FileJobLock("job-backtest", tmp_path).try_acquire()  # other names are independent
+
+
+def test_a_file_lock_held_by_a_process_is_freed_when_it_dies(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_FILE_LOCK, "job-ingest", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        lock = FileJobLock("job-ingest", tmp_path)
+        assert not lock.try_acquire()
+        holder.kill()
+        holder.wait()
+        assert lock.acquire(timeout=5)
+        lock.release()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+
+
+def test_sqlite_state_uses_file_locks_in_home(settings: Settings) -> None:
+    engine = state_engine(settings)
+    lock = job_lock(settings, engine, "ingest")
+    assert isinstance(lock, FileJobLock)
+    assert lock.path == settings.home / "locks" / "job-ingest.lock"
+    assert isinstance(daemon_lock(settings, engine), FileJobLock)
+
+
+def test_advisory_keys_are_stable_and_distinct() -> None:
+    assert advisory_key("job-ingest") == advisory_key("job-ingest")
+    assert advisory_key("job-ingest") != advisory_key("job-backtest")
+    assert -(2**63) <= advisory_key("scheduler") < 2**63
+
+
+def _pg_command(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL 15 server on a Unix socket."""
+    binaries = Path("/usr/lib/postgresql/15/bin")
+    initdb = shutil.which("initdb") or str(binaries / "initdb")
+    pg_ctl = shutil.which("pg_ctl") or str(binaries / "pg_ctl")
+    if not (Path(initdb).exists() and Path(pg_ctl).exists()):
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        pytest.skip("running as root without runuser: cannot start PostgreSQL")
+    folder = tempfile.mkdtemp(prefix="nbaprops-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(folder, user="postgres")
+    data = os.path.join(folder, "data")
+
+    def pg(*args: str) -> None:
+        subprocess.run(_pg_command(list(args)), check=True, capture_output=True)
+
+    pg(initdb, "-D", data, "-A", "trust", "-U", "postgres", "-N")
+    pg(pg_ctl, "-D", data, "-o", f"-k {folder} -h '' -F", "-l", os.path.join(folder, "log"),
+       "-w", "start")  # fmt: skip
+    try:
+        yield f"postgresql+psycopg://postgres@/postgres?host={folder}"
+    finally:
+        pg(pg_ctl, "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_postgres_state_uses_advisory_locks_across_connections(
+    postgres_url: str, settings: Settings
+) -> None:
+    first_engine, second_engine = sa.create_engine(postgres_url), sa.create_engine(postgres_url)
+    try:
+        first = job_lock(settings, first_engine, "ingest")
+        second = job_lock(settings, second_engine, "ingest")
+        assert isinstance(first, AdvisoryJobLock)
+        assert first.try_acquire()
+        assert not second.try_acquire()
+        assert not second.acquire(timeout=0.3)
+        assert job_lock(settings, second_engine, "backtest").try_acquire()
+        first.release()
+        assert second.try_acquire()
+        # A holder whose connection dies loses the lock (PostgreSQL ends the session).
+        assert second._connection is not None
+        second._connection.invalidate()
+        assert first.acquire(timeout=5)
+        first.release()
+        second.release()  # harmless after its connection died
+    finally:
+        first_engine.dispose()
+        second_engine.dispose()
