@@ -25,7 +25,8 @@ from sqlalchemy import Engine
 
 from governance.audit import audit_entry
 from governance.decision import Decision, decide
-from governance.intents import audit_step, repair_pending, run_intent, set_tags
+from governance.intent_steps import audit_step, set_tags
+from governance.intents import repair_pending, run_intent
 from governance.policy import Policy
 from governance.registry import PRODUCTION, aliases_of, get_version, timestamp
 

@@ -9,13 +9,7 @@ trail records each move exactly once. A process killed half-way leaves an incomp
 `repair_pending` (run at the start of every governance command) re-applies all of its steps
 (each step is idempotent) and completes it, adding a `repair` audit row that says so.
 
-Steps are plain JSON objects:
-  {"op": "set_tags", "version": "5", "tags": {...}}        set version tags
-  {"op": "set_alias", "alias": "production", "version": "5"}
-  {"op": "delete_alias", "alias": "staging", "version": "5"}  only if it points at 5
-  {"op": "register", "registration_id": ..., "source": ..., "run_id": ..., "tags": {...}}
-                                              create the version unless one carries the id
-  {"op": "audit", "entry": {...}}             an audit row, inserted when the intent completes
+The steps themselves are built and applied in governance/intent_steps.py.
 
 Callers must serialise governance commands (the jobs layer's lock); the conditional
 completion below still keeps the audit rows exactly-once if two processes race on a repair.
@@ -25,13 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
-from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 from sqlalchemy import (
     Column,
@@ -47,11 +39,9 @@ from sqlalchemy import (
 )
 
 from governance.audit import AuditEntry, AuditTrail, UtcDateTime, audit_entry, audit_log
+from governance.intent_steps import IntentError, Step, apply_step, entry_from_step
 
-Step = dict[str, Any]
 StepHook = Callable[[int], None]
-
-REGISTRATION_TAG = "registration_id"
 
 metadata = MetaData()
 
@@ -68,10 +58,6 @@ registry_intents = Table(
 )
 
 
-class IntentError(RuntimeError):
-    """A registry intent that cannot be applied; the message says what to do."""
-
-
 @dataclass(frozen=True)
 class Intent:
     """One planned registry move as stored; `completed_at` is None until it is complete."""
@@ -85,75 +71,16 @@ class Intent:
     completed_at: dt.datetime | None = None
 
 
-# --- building steps -------------------------------------------------------------------------
-
-
-def set_tags(version: str, tags: Mapping[str, str]) -> Step:
-    """A step that sets tags on a version (existing tags with other keys stay)."""
-    return {"op": "set_tags", "version": str(version), "tags": {k: str(v) for k, v in tags.items()}}
-
-
-def set_alias(alias: str, version: str) -> Step:
-    """A step that points `alias` at `version` (moving it away from any other version)."""
-    return {"op": "set_alias", "alias": alias, "version": str(version)}
-
-
-def delete_alias(alias: str, version: str) -> Step:
-    """A step that removes `alias` if, and only if, it still points at `version`."""
-    return {"op": "delete_alias", "alias": alias, "version": str(version)}
-
-
-def register_step(registration_id: str, source: str, run_id: str, tags: Mapping[str, str]) -> Step:
-    """A step that creates a version of the logged model `source`, tagged `registration_id`."""
-    return {
-        "op": "register",
-        "registration_id": registration_id,
-        "source": source,
-        "run_id": run_id,
-        "tags": {**tags, REGISTRATION_TAG: registration_id},
-    }
-
-
-def audit_step(entry: AuditEntry) -> Step:
-    """An audit row recorded when the intent completes; a None version means 'the new one'."""
-    return {
-        "op": "audit",
-        "entry": {
-            "at": entry.at.isoformat(),
-            "actor": entry.actor,
-            "action": entry.action,
-            "model_name": entry.model_name,
-            "version": entry.version,
-            "from_state": entry.from_state,
-            "to_state": entry.to_state,
-            "decision": None if entry.decision is None else dict(entry.decision),
-            "reason": entry.reason,
-        },
-    }
-
-
-def _entry_from_step(step: Step, version: str | None) -> AuditEntry:
-    raw = step["entry"]
-    return audit_entry(
-        dt.datetime.fromisoformat(raw["at"]),
-        actor=raw["actor"],
-        action=raw["action"],
-        model_name=raw["model_name"],
-        version=raw["version"] if raw["version"] is not None else version,
-        from_state=raw["from_state"],
-        to_state=raw["to_state"],
-        decision=raw["decision"],
-        reason=raw["reason"],
-    )
-
-
-# --- the table ------------------------------------------------------------------------------
+_READY: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create the intents table and the audit trail if missing (idempotent)."""
+    """Create the intents table and the audit trail if missing (once per engine)."""
+    if engine in _READY:
+        return
     AuditTrail(engine).ensure_schema()
     metadata.create_all(engine, tables=[registry_intents])
+    _READY.add(engine)
 
 
 def write_intent(
@@ -165,6 +92,7 @@ def write_intent(
     steps: Sequence[Step],
 ) -> Intent:
     """Store a planned move before any of its steps touches the registry."""
+    ensure_schema(engine)
     payload = json.dumps(list(steps), sort_keys=True, allow_nan=False)
     values = {
         "created_at": now,
@@ -200,63 +128,6 @@ def pending_intents(engine: Engine, model_name: str | None = None) -> list[Inten
     ]
 
 
-# --- applying -------------------------------------------------------------------------------
-
-
-def ensure_registered_model(client: MlflowClient, name: str) -> None:
-    """Create the registered model unless it exists (safe to call every time)."""
-    try:
-        client.create_registered_model(name, description="nbaprops player-props model")
-    except MlflowException as exc:
-        if exc.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
-            raise
-
-
-def find_registration(client: MlflowClient, name: str, registration_id: str) -> ModelVersion | None:
-    """The version created by a registration step, if it exists (deleted ones do not)."""
-    found = client.search_model_versions(
-        f"name = '{name}' and tags.{REGISTRATION_TAG} = '{registration_id}'", max_results=2
-    )
-    return found[0] if found else None
-
-
-def _alias_target(client: MlflowClient, name: str, alias: str) -> str | None:
-    target = client.get_registered_model(name).aliases.get(alias)
-    return None if target is None else str(target)
-
-
-def apply_step(client: MlflowClient, name: str, step: Step) -> str | None:
-    """Apply one step (idempotently); a register step returns the version it created or found."""
-    op = step["op"]
-    if op == "set_tags":
-        for key, value in step["tags"].items():
-            client.set_model_version_tag(name, step["version"], key, value)
-    elif op == "set_alias":
-        if _alias_target(client, name, step["alias"]) != step["version"]:
-            client.set_registered_model_alias(name, step["alias"], step["version"])
-    elif op == "delete_alias":
-        if _alias_target(client, name, step["alias"]) == step["version"]:
-            client.delete_registered_model_alias(name, step["alias"])
-    elif op == "register":
-        existing = find_registration(client, name, step["registration_id"])
-        if existing is not None:
-            return str(existing.version)
-        ensure_registered_model(client, name)
-        created = client.create_model_version(
-            name,
-            source=step["source"],
-            run_id=step["run_id"],
-            tags=step["tags"],
-            model_id=step["source"].removeprefix("models:/"),
-        )
-        return str(created.version)
-    elif op != "audit":
-        raise IntentError(
-            f"unknown intent step {op!r}; this intent was written by a newer nbaprops"
-        )
-    return None
-
-
 def _insert_audit(conn: Connection, entry: AuditEntry) -> None:
     """Insert one audit row inside the caller's transaction (same encoding as AuditTrail)."""
     decision = None
@@ -288,7 +159,7 @@ def complete_intent(
 
     Returns False (and records nothing) when another process completed it first.
     """
-    entries = [_entry_from_step(s, version) for s in intent.steps if s["op"] == "audit"]
+    entries = [entry_from_step(s, version) for s in intent.steps if s["op"] == "audit"]
     with engine.begin() as conn:
         done = conn.execute(
             update(registry_intents)
@@ -386,23 +257,14 @@ def repair_pending(
 __all__ = [
     "Intent",
     "IntentError",
-    "Step",
     "StepHook",
     "abandon_intent",
-    "apply_step",
     "apply_steps",
-    "audit_step",
     "complete_intent",
-    "delete_alias",
-    "ensure_registered_model",
     "ensure_schema",
-    "find_registration",
     "pending_intents",
-    "register_step",
     "registry_intents",
     "repair_pending",
     "run_intent",
-    "set_alias",
-    "set_tags",
     "write_intent",
 ]

@@ -22,7 +22,7 @@ from typing import Any
 
 from governance.audit import audit_entry
 from governance.decision import Decision
-from governance.intents import Step, audit_step, delete_alias, set_alias, set_tags
+from governance.intent_steps import Step, audit_step, delete_alias, set_alias, set_tags
 from governance.registry import PREVIOUS_PRODUCTION, PRODUCTION, STAGING, VersionInfo, timestamp
 
 
@@ -121,7 +121,7 @@ def plan_rollback(
         set_tags(current.version, _enter("archived", now, rollback_reason=reason)),
         set_alias(PRODUCTION, previous.version),
         set_tags(previous.version, _enter("production", now, restored_at=timestamp(now))),
-        # mutated
+        delete_alias(PREVIOUS_PRODUCTION, previous.version),
         _audit(now, actor, "rollback", current, "archived", reason),
         _audit(now, actor, "rollback", previous, "production", restored),
     ]

@@ -47,6 +47,7 @@ KNOWN_METRICS: Mapping[str, Direction] = {
     "oracle_mae": "lower",
     "mae_vs_baseline": "lower",
     "mae_vs_oracle": "lower",
+    "mae_props": "lower",
     # probabilities over the lines (nbaprops.training.evaluation)
     "calibration_error": "lower",
     "calibration_error_raw": "lower",

@@ -65,16 +65,13 @@ class PromotionRefused(RegistryError):
         self.archived = archived
         version = evaluation.version
         outcome = "rejected and archived" if archived else "kept in staging"
-        super().__init__(
-            f"version {version} was not promoted to production ({outcome}):\n"
-            f"{decision_text(evaluation.decision)}\n"
-            + (
-                "a rejected version cannot be promoted again; train and register a better one"
-                if archived
-                else f"to override: nbaprops promote {version} --to production --force "
-                "--reason TEXT"
-            )
+        self.headline = f"version {version} was not promoted to production ({outcome})"
+        self.hint = (
+            "a rejected version cannot be promoted again; train and register a better one"
+            if archived
+            else f"to override: nbaprops promote {version} --to production --force --reason TEXT"
         )
+        super().__init__(f"{self.headline}:\n{decision_text(evaluation.decision)}\n{self.hint}")
 
 
 class NoPreviousVersion(RegistryError):

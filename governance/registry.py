@@ -14,6 +14,9 @@ records the `register` audit row. If anything fails after the version is created
 is DELETED (so no half-registered version ever looks valid and the semver is free again) and
 RegistrationIncompleteError says what to fix; a process killed at that point leaves an intent
 that the next command completes.
+
+The lifecycle's invariants are checked by governance/invariants.py; the moves live in
+governance/moves.py (planned) and governance/promotion.py (carried out).
 """
 
 from __future__ import annotations
@@ -30,13 +33,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
-from governance.audit import AuditTrail, audit_entry
+from governance.audit import audit_entry
+from governance.intent_steps import audit_step, register_step
 from governance.intents import (
     abandon_intent,
     apply_steps,
-    audit_step,
     complete_intent,
-    register_step,
     repair_pending,
     write_intent,
 )
@@ -268,59 +270,6 @@ def register_run(
     return get_version(client, name, version)
 
 
-def check_invariants(
-    client: MlflowClient, name: str = MODEL_NAME, trail: AuditTrail | None = None
-) -> list[str]:
-    """Every broken lifecycle rule, in words; an empty list means the registry is consistent.
-
-    With a `trail`, also checks that every version's history is in the audit trail.
-    """
-    problems: list[str] = []
-    versions = list_versions(client, name)
-    by_number = {v.version: v for v in versions}
-    aliases = aliases_of(client, name)
-    for alias, target in aliases.items():
-        if target not in by_number:
-            problems.append(f"alias {alias} points at version {target}, which does not exist")
-    for state, alias in (("production", PRODUCTION), ("staging", STAGING)):
-        holders = sorted(v.version for v in versions if v.lifecycle == state)
-        expected = [aliases[alias]] if alias in aliases else []
-        if holders != expected:
-            problems.append(
-                f"alias {alias} is on {expected or 'no version'} but lifecycle={state} on "
-                f"{holders or 'no version'}"
-            )
-    previous = by_number.get(aliases.get(PREVIOUS_PRODUCTION, ""))
-    if previous is not None and (
-        previous.lifecycle != "archived" or "production_at" not in previous.tags
-    ):
-        problems.append(
-            f"previous-production is on version {previous.version}, which is "
-            f"{previous.lifecycle} and was {'' if 'production_at' in previous.tags else 'never '}"
-            "in production"
-        )
-    semvers = [v.semver for v in versions if v.semver]
-    if len(semvers) != len(set(semvers)):
-        problems.append(f"semver tags repeat: {semvers}")
-    for v in versions:
-        missing = [t for t in CORE_TAGS if not v.tags.get(t)]
-        if missing:
-            problems.append(f"version {v.version} lacks the tags {', '.join(missing)}")
-        if v.lifecycle not in LIFECYCLES:
-            problems.append(f"version {v.version} has lifecycle {v.lifecycle!r}")
-        elif v.lifecycle != "none" and f"{v.lifecycle}_at" not in v.tags:
-            problems.append(f"version {v.version} is {v.lifecycle} without {v.lifecycle}_at")
-        if "production_at" in v.tags and v.tags.get("was_staging") != "true":
-            problems.append(f"version {v.version} reached production without being in staging")
-        if trail is not None:
-            actions = [e.action for e in trail.for_version(name, v.version)]
-            if "register" not in actions:
-                problems.append(f"version {v.version} has no register row in the audit trail")
-            if v.lifecycle != "none" and len(actions) < 2:
-                problems.append(f"version {v.version} is {v.lifecycle} without an audited move")
-    return problems
-
-
 __all__ = [
     "ALIASES",
     "CORE_TAGS",
@@ -335,7 +284,6 @@ __all__ = [
     "UnknownVersionError",
     "VersionInfo",
     "aliases_of",
-    "check_invariants",
     "get_version",
     "list_versions",
     "next_version_semver",

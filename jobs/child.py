@@ -18,8 +18,8 @@ import sys
 import threading
 import time
 import traceback
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ PARENT_POLL_SECONDS = 1.0
 ORPHAN_KILL_GRACE_SECONDS = 30.0
 
 
-class Terminated(BaseException):  # noqa: N818 - it is a signal, not an error
+class Terminated(BaseException):
     """Raised in the job when the runner (or a dead parent) asks the child to stop."""
 
 

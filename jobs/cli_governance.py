@@ -47,6 +47,7 @@ from nbaprops.tracking.setup import init_tracking
 DECISION_COLUMNS = ("criterion", "metric", "value", "op", "threshold", "result")
 LIST_COLUMNS = ("version", "semver", "lifecycle", "aliases", "val_mae", "wf_roi", "bet_count")
 AUDIT_COLUMNS = ("at", "actor", "action", "version", "from", "to", "verdict", "reason")
+REASON_WIDTH = 70  # the table shows the start of each reason; --json has all of it
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def promote_command(
             print_json({"promoted": False, **exc.evaluation.to_dict(), "archived": exc.archived})
         else:
             _print_decision(exc.evaluation)
-        fail(str(exc).splitlines()[0] + "; " + str(exc).splitlines()[-1], 1)
+        fail(f"{exc.headline}; {exc.hint}", 1)
         return
     except TransitionError as exc:
         fail(str(exc), 1)
@@ -281,7 +282,11 @@ def audit_command(settings: Settings, since: str | None, as_json: bool) -> None:
     ]
     if as_json:
         print_json(rows)
-    elif not rows:
+        return
+    for row in rows:
+        reason = str(row["reason"])
+        row["reason"] = reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 1] + "…"
+    if not rows:
         click.echo("no audit entries" + (f" since {when.isoformat()}" if when else ""))
     else:
         print_table(rows, AUDIT_COLUMNS)

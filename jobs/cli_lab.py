@@ -262,7 +262,7 @@ def _version_recipe(client: Any, version: str) -> tuple[Any, dict[str, str]]:
     """The training recipe of a registered version and the tags that link the backtest to it."""
     from mlflow.exceptions import MlflowException
 
-    from governance.registry import REGISTERED_MODEL
+    from governance.registry import MODEL_NAME as REGISTERED_MODEL
     from nbaprops.training.recipe import recipe_of_run
 
     try:

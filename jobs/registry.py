@@ -1,7 +1,8 @@
 """The declared jobs: name, `module:function`, default schedule, timeout, heavy or light.
 
 Heavy jobs run in a child process with a hard timeout, one at a time; light jobs run in the
-daemon's own thread (quick, I/O-bound work only: a thread cannot be stopped). The fault jobs
+daemon's own thread, where the timeout cannot be enforced (a thread cannot be stopped): keep
+them to quick I/O with its own timeouts, like the outbox flush. The fault jobs
 exist for fault-injection tests; they are never scheduled unless named in NBAPROPS_JOBS.
 """
 
@@ -89,6 +90,8 @@ FAULT_JOBS: tuple[JobSpec, ...] = (
             "Fault injection: appends a marker line and succeeds.", fault=True),
     JobSpec("fault_marker_light", "jobs.faults:write_marker", None, MINUTE, False,
             "Fault injection: the marker job, run in the daemon's thread.", fault=True),
+    JobSpec("fault_hang_light", "jobs.faults:hang", None, MINUTE, False,
+            "Fault injection: a job thread that never returns.", fault=True),
 )  # fmt: skip
 
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from jobs.child import child_command, child_environment
 from jobs.history import HistoryRow, JobHistory
 from jobs.locks import job_lock
-from jobs.child import child_command, child_environment
 from jobs.recovery import RUN_TAG_JOB, RUN_TAG_JOB_RUN, close_stale_rows, fail_runs_of_job_run
 from jobs.registry import JobSpec
 from jobs.scheduler_settings import SchedulerSettings

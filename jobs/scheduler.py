@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -34,23 +35,13 @@ from apscheduler.events import (
     SchedulerEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.job import Job
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers import SchedulerNotRunningError
-from apscheduler.schedulers.base import STATE_STOPPED
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from jobs.history import Heartbeat, JobHistory
 from jobs.locks import daemon_lock
-from jobs.reconcile import (
-    HEAVY_EXECUTOR,
-    JOBSTORE,
-    JOBSTORE_TABLE,
-    LIGHT_EXECUTOR,
-    RUN_SCHEDULED_REF,
-    reconcile,
-)
+from jobs.reconcile import HEAVY_EXECUTOR, JOBSTORE, JOBSTORE_TABLE, LIGHT_EXECUTOR, reconcile
 from jobs.recovery import (
     RUN_CONTEXT_VARIABLE,
     RUN_TAG_DAEMON,
@@ -60,6 +51,7 @@ from jobs.recovery import (
 )
 from jobs.registry import lookup, planned_jobs
 from jobs.runner import JobBusyError, JobRunner
+from jobs.scheduler_adapters import DaemonScheduler, ScheduledTimeExecutor, describe_event
 from jobs.scheduler_settings import SchedulerSettings
 from jobs.types import Clock, utc_now
 from nbaprops.settings import Settings
@@ -70,7 +62,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_JOB = "heartbeat"
 HEARTBEAT_EXECUTOR = "heartbeat"
 LIGHT_WORKERS = 4
-DRAIN_MARGIN_SECONDS = 5.0
 
 _current: Daemon | None = None  # the daemon running in this process, for run_scheduled
 
@@ -93,39 +84,6 @@ def beat() -> None:
     """The heartbeat job: record that the daemon's scheduler loop is alive."""
     if _current is not None:
         _current.write_heartbeat("running")
-
-
-class ScheduledTimeExecutor(ThreadPoolExecutor):
-    """A thread pool that tells `run_scheduled` the time the run was scheduled for.
-
-    APScheduler does not pass the scheduled time to the job; the run's date is derived from it
-    (a run caught up after midnight still runs for the day it was due), so the submitted job is
-    a copy whose kwargs carry it. The stored job is left as it was.
-    """
-
-    def _do_submit_job(self, job: Job, run_times: list[dt.datetime]) -> None:
-        if job.func_ref == RUN_SCHEDULED_REF and run_times:
-            copy = Job.__new__(Job)
-            copy.__setstate__(job.__getstate__())
-            copy._scheduler = job._scheduler
-            copy._jobstore_alias = job._jobstore_alias
-            copy.kwargs = {**job.kwargs, "scheduled_at": run_times[-1].isoformat()}
-            job = copy
-        super()._do_submit_job(job, run_times)
-
-
-class DaemonScheduler(BlockingScheduler):
-    """A BlockingScheduler that processes no jobs once shut down.
-
-    APScheduler 3's main loop runs one more round after `shutdown()` wakes it; a run due at
-    that moment would be handed to a closed executor and its trigger advanced: lost silently.
-    """
-
-    def _process_jobs(self) -> float | None:
-        if self.state == STATE_STOPPED:
-            return None
-        wait_seconds: float | None = super()._process_jobs()
-        return wait_seconds
 
 
 class Daemon:
@@ -160,8 +118,9 @@ class Daemon:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._signals = 0
-        self._active = 0
+        self._active = {True: 0, False: 0}  # running jobs, by heavy
         self._idle = threading.Condition()
+        self._stop_at = 0.0  # monotonic time a running light job must end by
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -172,13 +131,16 @@ class Daemon:
         self.history.ensure_schema()
         if not lock.try_acquire():
             raise DaemonAlreadyRunningError(self._already_running_message())
+        self.started_at = self.clock()
         previous_handlers = {}
+        previous_context = os.environ.get(RUN_CONTEXT_VARIABLE)
         try:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous_handlers[sig] = signal.signal(sig, self._on_signal)
             self._recover()
+            # Runs that in-process (light) jobs open carry the daemon's identity.
             os.environ[RUN_CONTEXT_VARIABLE] = run_context(
-                os.environ.get(RUN_CONTEXT_VARIABLE), {RUN_TAG_DAEMON: self.identity}
+                previous_context, {RUN_TAG_DAEMON: self.identity}
             )
             self.write_heartbeat("running")
             self.scheduler = self._build_scheduler()
@@ -196,6 +158,10 @@ class Daemon:
             _current = None
             for sig, handler in previous_handlers.items():
                 signal.signal(sig, handler)
+            if previous_context is None:
+                os.environ.pop(RUN_CONTEXT_VARIABLE, None)
+            else:
+                os.environ[RUN_CONTEXT_VARIABLE] = previous_context
             lock.release()
 
     def _already_running_message(self) -> str:
@@ -257,7 +223,9 @@ class Daemon:
         scheduler = self.scheduler
         assert scheduler is not None
         try:
-            report = reconcile(scheduler, self.planned, self.scheduler_settings.misfire_grace_seconds)
+            report = reconcile(
+                scheduler, self.planned, self.scheduler_settings.misfire_grace_seconds
+            )
             log.info("job store reconciled: %s", report.to_dict())
             scheduler.add_job(
                 beat, "interval", seconds=self.scheduler_settings.heartbeat_seconds,
@@ -278,6 +246,7 @@ class Daemon:
         self._signals += 1
         name = signal.Signals(signum).name
         if self._signals == 1:
+            self._stop_at = time.monotonic() + self.scheduler_settings.stop_deadline_seconds
             log.warning("%s received: stopping; running jobs get %g s", name,
                         self.scheduler_settings.stop_deadline_seconds)  # fmt: skip
             self.runner.stopping.set()
@@ -293,14 +262,14 @@ class Daemon:
                 self.scheduler.shutdown(wait=False)
 
     def _drain(self) -> None:
-        """Wait for running jobs to end (their runners enforce the stop deadline)."""
+        """Wait for running jobs to end: heavy ones are stopped by their runners at the
+        deadline; a light one (a thread) still running at the deadline is left behind."""
         settings = self.scheduler_settings
-        limit = settings.stop_deadline_seconds + settings.kill_grace_seconds + DRAIN_MARGIN_SECONDS
         with self._idle:
-            drained = self._idle.wait_for(lambda: self._active == 0, timeout=limit)
-        if drained:
-            return
-        # Only a light job (a thread) can outlive the deadline: record it and leave without it.
+            self._idle.wait_for(lambda: self._active[True] == 0)
+            remaining = max(0.0, self._stop_at - time.monotonic())
+            if self._idle.wait_for(lambda: self._active[False] == 0, timeout=remaining):
+                return
         now = self.clock()
         for row in self.history.running():
             if row.pid == self.pid and row.host == self.host:
@@ -316,14 +285,14 @@ class Daemon:
         os._exit(0)
 
     @contextmanager
-    def _counted(self) -> Iterator[None]:
+    def _counted(self, heavy: bool) -> Iterator[None]:
         with self._idle:
-            self._active += 1
+            self._active[heavy] += 1
         try:
             yield
         finally:
             with self._idle:
-                self._active -= 1
+                self._active[heavy] -= 1
                 self._idle.notify_all()
 
     # --- jobs and events -------------------------------------------------------------------
@@ -349,7 +318,7 @@ class Daemon:
                 f"`nbaprops jobs run {job_name} --date {run_for}`",
             )  # fmt: skip
             return {"status": "missed"}
-        with self._counted():
+        with self._counted(spec.heavy):
             try:
                 outcome = self.runner.run(
                     spec, run_for, trigger="scheduled", scheduled_at=due, record_refusal=True
@@ -372,30 +341,10 @@ class Daemon:
 
     def _record_event(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
         now = self.clock()
-        name = event.job_id
-        if isinstance(event, JobSubmissionEvent):  # max instances reached
-            due = event.scheduled_run_times[-1]
-            error = (
-                "skipped: the previous run of this job is still going (max_instances=1); "
-                "it runs again at its next scheduled time"
-            )
-            status = "refused"
-        elif event.code == EVENT_JOB_MISSED:
-            due = event.scheduled_run_time
-            late = (now - due).total_seconds()
-            grace = self.scheduler_settings.misfire_grace_seconds
-            error = (
-                f"missed: due {due.isoformat()}, {late:.0f} s late, beyond the misfire grace of "
-                f"{grace} s (NBAPROPS_MISFIRE_GRACE_SECONDS); run it by hand with "
-                f"`nbaprops jobs run {name} --date {self._run_for(due)}`"
-            )
-            status = "missed"
-        else:  # EVENT_JOB_ERROR: the runner itself failed (the state DB, say)
-            due = event.scheduled_run_time
-            error = f"the scheduler could not run the job: {event.exception!r}\n{event.traceback}"
-            status = "failed"
+        grace = self.scheduler_settings.misfire_grace_seconds
+        record = describe_event(event, now, grace, self.timezone)
         self.history.record_event(
-            name, self._run_for(due), now, status, trigger="scheduled",  # type: ignore[arg-type]
-            pid=self.pid, host=self.host, error=error, scheduled_at=due,
+            event.job_id, record.run_for, now, record.status, trigger="scheduled",
+            pid=self.pid, host=self.host, error=record.error, scheduled_at=record.due,
         )  # fmt: skip
-        log.warning("job %s: %s", name, error.splitlines()[0])
+        log.warning("job %s: %s", event.job_id, record.error.splitlines()[0])

@@ -106,7 +106,7 @@ class JobLine:
 def job_lines(
     scheduler_settings: SchedulerSettings, engine: sa.Engine, now: dt.datetime
 ) -> list[JobLine]:
-    """Scheduled jobs, then unscheduled ones (production, or with history): next run, last result."""
+    """Scheduled jobs, then unscheduled ones (production or with history): next and last run."""
     stored = stored_next_runs(engine)
     last = last_results(engine)
     lines = []

@@ -1,45 +1,64 @@
-"""The scheduled jobs' bodies (placeholders until the real ones land)."""
+"""The scheduled jobs: plain functions of (settings, the date they run for) -> JobResult.
+
+The daemon runs them in a child process under a per-job lock; `nbaprops jobs run NAME` runs
+the very same functions by hand; `nbaprops simulate` drives them day by day on a simulated
+clock. The work itself lives in the modules named in each docstring.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from jobs.candidates import backtest_candidate, evaluate_candidate, retrain
+from jobs.context import job_context
+from jobs.live_ingest import ingest_day
+from jobs.monitor import check_drift
+from jobs.report.model import week_of
+from jobs.report.publish import retry_outbox, send_weekly_report
 from jobs.types import JobResult
 from nbaprops.settings import Settings
 
-_NOT_YET = {"reason": "not implemented yet"}
-
 
 def ingest(settings: Settings, run_for: dt.date) -> JobResult:
-    """Take the day's games and lines; settle yesterday's props."""
-    return JobResult(status="skipped", summary=_NOT_YET)
+    """Settle earlier live predictions; score the day's props with Production (live_ingest)."""
+    return JobResult(status="succeeded", summary=ingest_day(job_context(settings, run_for)))
 
 
 def nightly_retrain(settings: Settings, run_for: dt.date) -> JobResult:
-    """Train, register and stage a candidate."""
-    return JobResult(status="skipped", summary=_NOT_YET)
+    """Train a candidate on everything known, register it, stage it (candidates.retrain)."""
+    return JobResult(status="succeeded", summary=retrain(job_context(settings, run_for)))
 
 
 def backtest(settings: Settings, run_for: dt.date) -> JobResult:
-    """Walk-forward backtest of a new candidate."""
-    return JobResult(status="skipped", summary=_NOT_YET)
+    """Walk-forward backtest of the staged candidate and, on its window, the champion."""
+    summary = backtest_candidate(job_context(settings, run_for))
+    return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
 
 
 def evaluate_promotion(settings: Settings, run_for: dt.date) -> JobResult:
-    """Decide and promote or not."""
-    return JobResult(status="skipped", summary=_NOT_YET)
+    """Decide on the staged candidate and promote, keep or reject it (recorded)."""
+    summary = evaluate_candidate(job_context(settings, run_for))
+    return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
 
 
 def drift_check(settings: Settings, run_for: dt.date) -> JobResult:
-    """Check drift; roll back on breach."""
-    return JobResult(status="skipped", summary=_NOT_YET)
+    """Drift of the Production model; automatic rollback on a breach (monitor)."""
+    summary = check_drift(job_context(settings, run_for))
+    return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
 
 
 def weekly_report(settings: Settings, run_for: dt.date) -> JobResult:
-    """Render and send the weekly report."""
-    return JobResult(status="skipped", summary=_NOT_YET)
+    """Render last week's report and send it through the outbox (report.publish)."""
+    ctx = job_context(settings, run_for)
+    week = week_of(run_for - dt.timedelta(days=7))
+    outcome = send_weekly_report(settings, week, ctx.now)
+    return JobResult(status="succeeded", summary=outcome.to_dict())
 
 
 def outbox_retry(settings: Settings, run_for: dt.date) -> JobResult:
-    """Resend reports waiting in the outbox."""
-    return JobResult(status="skipped", summary=_NOT_YET)
+    """Resend the reports waiting in the outbox, oldest first."""
+    result = retry_outbox(settings)
+    return JobResult(
+        status="succeeded",
+        summary={"sent": len(result.sent), "remaining": len(result.remaining)},
+    )

@@ -46,11 +46,25 @@ class Settings(BaseSettings):
     teams: int = Field(default=30, ge=2, le=30)
     seasons: str = ",".join(DEFAULT_SEASONS)
     market_efficiency: float = Field(default=0.5, ge=0.0, le=1.0)
+    scoring_shift: str | None = Field(
+        default=None, description="What-if drift: DATE:FACTOR scales points from DATE on."
+    )
 
     # Compute
     workers: int = Field(default=2, ge=1)
     executor: Literal["local", "dask"] = "local"
     dask_scheduler: str | None = None
+
+    # The self-running loop
+    retrain_model: Literal["xgboost", "lightgbm", "ensemble"] = "lightgbm"
+    retrain_params: str = Field(
+        default="", description="Hyper-parameter overrides of the nightly model: k=v,k=v."
+    )
+    backtest_days: int = Field(default=60, ge=7, description="Walk-forward window of a candidate.")
+    refit_days: int = Field(default=30, ge=1)
+    drift_window_days: int = Field(default=14, ge=1, description="Recent days drift compares.")
+    policy_file: Path | None = Field(default=None, description="Promotion/drift policy TOML.")
+    registered_model: str = "NBAPropsModel"
 
     # Email (the password is a SecretStr so it never prints)
     smtp_host: str = "127.0.0.1"
@@ -74,6 +88,22 @@ class Settings(BaseSettings):
     def season_list(self) -> list[str]:
         """The configured seasons, in order."""
         return [s.strip() for s in self.seasons.split(",") if s.strip()]
+
+    @property
+    def retrain_overrides(self) -> dict[str, object]:
+        """The nightly model's overrides parsed from `retrain_params` (k=v,k=v)."""
+        from nbaprops.models.regressors import coerce_param
+
+        pairs = [p.strip() for p in self.retrain_params.split(",") if p.strip()]
+        out: dict[str, object] = {}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(
+                    f"NBAPROPS_RETRAIN_PARAMS item {pair!r} is not key=value, e.g. num_leaves=7"
+                )
+            out[key.strip()] = coerce_param(value.strip())
+        return out
 
     @property
     def resolved_tracking_uri(self) -> str:

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditTrail
+from jobs.report.backtest_series import bankroll_series, calibration_bins
 from jobs.report.model import (
     CalibrationBin,
     Change,
@@ -44,13 +46,10 @@ from jobs.report.queries import (
     versions_registered_between,
 )
 from jobs.report.summarize import (
-    BetsFileError,
     PhasedRun,
     average_training_time,
-    bankroll_series,
     best_by_phase,
     best_ref,
-    calibration_bins,
     decision_rows,
     drift_rows,
     latest_live_run,
@@ -182,13 +181,17 @@ def production_view(
     backtest = latest_backtest_run(client, experiments.phase_ids, number, window.end_ms)
     if backtest is None:
         return ProductionView(status)
-    bets = download_bets(client, backtest.info.run_id)
-    if bets is None:
-        return ProductionView(status)
     try:
+        bets = download_bets(client, backtest.info.run_id)
+        if bets is None:
+            return ProductionView(status)
         return ProductionView(status, bankroll_series(bets), calibration_bins(bets))
-    except BetsFileError as exc:
-        note = f"backtest run {backtest.info.run_name}: {exc}"
+    except (MlflowException, OSError, ValueError) as exc:
+        # A missing or unreadable artifact costs two charts, never the whole report.
+        note = (
+            f"No bankroll or calibration chart: bets.csv of backtest run "
+            f"{backtest.info.run_name} could not be read ({exc})."
+        )
         return ProductionView(status, notes=(note,))
 
 

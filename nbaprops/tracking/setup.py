@@ -9,6 +9,7 @@ a file lock in the state folder.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +82,22 @@ def _ensure_experiment(
     return existing
 
 
+def _set_fluent_uris(uri: str) -> None:
+    """Point the fluent API at `uri` without leaking it into MLFLOW_TRACKING_URI.
+
+    mlflow.set_tracking_uri also exports the variable, and Settings reads that variable first,
+    so a second Settings built later in the same process would silently use this store.
+    """
+    before = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def init_tracking(settings: Settings) -> MlflowClient:
     """Point MLflow at the configured store and create the project's experiments (idempotent)."""
     quiet_mlflow()
@@ -91,8 +108,7 @@ def init_tracking(settings: Settings) -> MlflowClient:
             "MLflow's file store is refused by MLflow 3; use sqlite:///path/mlflow.db "
             "or a PostgreSQL URI (see README)"
         )
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    _set_fluent_uris(uri)
     artifacts = settings.resolved_artifact_root if _is_database_store(uri) else None
     if artifacts is not None:
         artifacts.mkdir(parents=True, exist_ok=True)

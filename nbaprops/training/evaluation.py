@@ -91,6 +91,10 @@ def evaluate(
         metrics["mae_vs_oracle"] = float(np.mean(np.abs(y[ok] - pred[ok]))) / metrics["oracle_mae"]
 
     rows = props["row"].to_numpy()
+    with_lines = np.unique(rows)
+    if len(with_lines):
+        # the population the live monitor sees: players with a line that day
+        metrics["val_mae_props"] = float(np.mean(np.abs(y[with_lines] - pred[with_lines])))
     line = props["line"].to_numpy(dtype=float)
     tiers = segments["tier"].to_numpy()[rows]
     went_over, push = over_outcome(y[rows], line)

@@ -8,13 +8,19 @@ template's artifact folder, which the registry only reads) and its own state dat
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 import shutil
-from collections.abc import Callable, Mapping
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import pytest
+import sqlalchemy as sa
+
 from governance.policy import Policy, parse_policy
 from governance.registry import MODEL_NAME
 from jobs.cli_governance import Governance
@@ -178,3 +184,50 @@ def clone_run(gov: Governance, run_id: str) -> RunCloner:
         return run.info.run_id
 
     return clone
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="session")
+def registry_pg_socket() -> Iterator[str]:
+    """A throwaway PostgreSQL 15 cluster on a Unix socket, for the registry's state DB tests."""
+    if not (shutil.which("initdb") and shutil.which("pg_ctl")):
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        pytest.skip("running as root without runuser: cannot start PostgreSQL")
+    folder = tempfile.mkdtemp(prefix="nbaprops-registry-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(folder, user="postgres")
+    data = os.path.join(folder, "data")
+
+    def pg(*args: str) -> None:
+        subprocess.run(_as_postgres_user(list(args)), check=True, capture_output=True)
+
+    pg("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-N")
+    log = os.path.join(folder, "log")
+    pg("pg_ctl", "-D", data, "-o", f"-k {folder} -h '' -F", "-l", log, "-w", "start")
+    try:
+        yield folder
+    finally:
+        pg("pg_ctl", "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_pg_schemas = itertools.count()
+
+
+@pytest.fixture
+def pg_state_engine(registry_pg_socket: str) -> Iterator[sa.Engine]:
+    """A state database on PostgreSQL: a fresh schema of the throwaway cluster."""
+    schema = f"registry_{next(_pg_schemas)}"
+    url = f"postgresql+psycopg://postgres@/postgres?host={registry_pg_socket}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    engine = sa.create_engine(url, connect_args={"options": f"-c search_path={schema}"})
+    yield engine
+    engine.dispose()

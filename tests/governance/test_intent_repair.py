@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -10,24 +11,23 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from governance.audit import AuditTrail, audit_entry
+from governance.intent_steps import audit_step, register_step, set_tags
 from governance.intents import (
     StepHook,
     apply_steps,
-    audit_step,
     complete_intent,
     pending_intents,
-    register_step,
     repair_pending,
-    set_tags,
     write_intent,
 )
+from governance.invariants import check_invariants
 from governance.policy import Policy
 from governance.promotion import promote, rollback
 from governance.registry import (
     aliases_of,
-    check_invariants,
     get_version,
     list_versions,
     register_run,
@@ -187,14 +187,28 @@ def test_an_intent_completes_once_even_when_two_processes_race(
     gov: Governance, run_id: str
 ) -> None:
     register_run(gov.client, gov.engine, run_id, gov.now, "t")
-    entry = {
-        "actor": "t",
-        "action": "evaluate",
-        "model_name": gov.name,
-        "version": "1",
-    }
-    steps = [set_tags("1", {"verdict": "promote"}), audit_step(audit_entry(gov.now, **entry))]
+    entry = audit_entry(gov.now, actor="t", action="evaluate", model_name=gov.name, version="1")
+    steps = [set_tags("1", {"verdict": "promote"}), audit_step(entry)]
     intent = write_intent(gov.engine, gov.now, gov.name, "1", "evaluate", steps)
     assert complete_intent(gov.engine, intent, gov.now, "1")
     assert not complete_intent(gov.engine, intent, gov.now, "1")
     assert _actions(gov) == ["register", "evaluate"]
+
+
+@pytest.mark.postgres
+def test_interrupted_moves_are_repaired_with_the_state_db_on_postgresql(
+    gov: Governance, run_id: str, permissive_policy: Policy, pg_state_engine: sa.Engine
+) -> None:
+    pg = dataclasses.replace(gov, engine=pg_state_engine)
+    _two_versions_one_in_production(pg, run_id, permissive_policy)
+    with pytest.raises(Crash):
+        promote(pg.client, pg.engine, pg.name, "2", "production", permissive_policy, pg.now,
+                "t", force=True, reason="r", after_step=_crash_after(2))  # fmt: skip
+    (intent,) = pending_intents(pg.engine)
+    (repaired,) = repair_pending(pg.client, pg.engine, pg.now, "t")
+    assert repaired.id == intent.id
+    assert not complete_intent(pg.engine, intent, pg.now, "2")  # a late second repairer
+    assert aliases_of(pg.client, pg.name) == {"production": "2", "previous-production": "1"}
+    assert check_invariants(pg.client, pg.name, AuditTrail(pg.engine)) == []
+    actions = [e.action for e in AuditTrail(pg.engine).since()]
+    assert actions[-4:] == ["evaluate", "archive", "force", "repair"]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -26,6 +27,7 @@ from hypothesis.stateful import (
 
 from governance.audit import AuditTrail
 from governance.intents import StepHook, ensure_schema, pending_intents, repair_pending
+from governance.invariants import check_invariants
 from governance.policy import Policy
 from governance.promotion import (
     NoPreviousVersion,
@@ -34,7 +36,7 @@ from governance.promotion import (
     promote,
     rollback,
 )
-from governance.registry import aliases_of, check_invariants, list_versions, register_run
+from governance.registry import aliases_of, list_versions, register_run
 from jobs.cli_governance import Governance
 
 T0 = dt.datetime(2025, 1, 13, 6, 0, tzinfo=dt.UTC)
@@ -236,7 +238,7 @@ def test_random_operation_sequences_keep_the_invariants(
             assert len(trail.since()) == self.expected.audit_rows
 
     budget = settings(
-        max_examples=15,
+        max_examples=12,
         stateful_step_count=15,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],

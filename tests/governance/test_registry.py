@@ -6,12 +6,14 @@ import datetime as dt
 import json
 from collections.abc import Callable
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from governance.audit import AuditTrail
 from governance.evaluation import version_evidence, version_metrics
 from governance.intents import pending_intents
+from governance.invariants import check_invariants
 from governance.policy import Policy
 from governance.promotion import (
     BadRequestError,
@@ -29,13 +31,16 @@ from governance.registry import (
     UnknownVersionError,
     VersionInfo,
     aliases_of,
-    check_invariants,
     get_version,
     list_versions,
     register_run,
     resolve_version,
 )
 from jobs.cli_governance import Governance
+from nbaprops.backtest.tracked import run_tracked_backtest
+from nbaprops.backtest.walkforward import BacktestSpec
+from nbaprops.data.feed import Feed
+from nbaprops.training.prepare import prepare
 
 
 def _register(gov: Governance, run_id: str, hours: float = 0) -> VersionInfo:
@@ -169,7 +174,7 @@ def test_moves_the_lifecycle_forbids_are_refused(
 ) -> None:
     info = _register(gov, run_id)
     args = (gov.client, gov.engine, gov.name, info.version)
-    with pytest.raises(TransitionError, match="only\\s+from staging"):
+    with pytest.raises(TransitionError, match="only from staging"):
         promote(*args, "production", permissive_policy, gov.now, "t", force=True, reason="x")
     with pytest.raises(BadRequestError, match="--reason"):
         promote(*args, "production", permissive_policy, gov.now, "t", force=True)
@@ -195,6 +200,8 @@ def test_version_metrics_overlay_the_latest_backtest(
     assert version_metrics(gov.client, gov.name, info.version) == training
     log_backtest(info.version, {"wf_roi": 0.01, "calibration_error": 0.9}, "2024-11-01..2024-12-01")
     run = log_backtest(info.version, {"wf_roi": 0.07, "calibration_error": 0.02, "bet_count": 812})
+    crashed = log_backtest(info.version, {"wf_roi": 0.5})
+    gov.client.set_terminated(crashed, status="FAILED")  # a crashed backtest is no evidence
     evidence = version_evidence(gov.client, gov.name, info.version)
     assert evidence is not None
     assert (evidence.backtest_run_id, evidence.window) == (run, window)
@@ -315,3 +322,39 @@ def test_check_invariants_names_what_is_broken(gov: Governance, run_id: str) -> 
                for p in problems)  # fmt: skip
     assert any("without being in staging" in p for p in problems)
     assert any("previous-production is on version 2" in p for p in problems)
+
+
+def test_real_walk_forward_backtests_feed_the_champion_comparison(
+    gov: Governance, run_id: str, permissive_policy: Policy, small_feed: Feed
+) -> None:
+    """The tags the backtest job writes (model_version, backtest_window) are the ones read."""
+    for _ in range(2):
+        _register(gov, run_id)
+    _to_production(gov, "1", permissive_policy)
+    promote(gov.client, gov.engine, gov.name, "2", "staging", permissive_policy, gov.now, "t")
+    data = prepare(small_feed, "PTS", "full")
+    experiment = gov.client.get_experiment_by_name("Phase4_Production")
+    assert experiment is not None
+    spec = BacktestSpec(
+        params={"n_estimators": 30, "max_depth": 3},
+        start=pd.Timestamp("2025-03-15"),
+        refit_days=60,
+        workers=1,
+    )
+    for version in ("2", "1"):
+        run_tracked_backtest(
+            data, spec, experiment.experiment_id, dt.date(2025, 1, 13),
+            extra_tags={"model_version": version},
+        )  # fmt: skip
+    result = promote_if_qualified(
+        gov.client, gov.engine, gov.name, "2", permissive_policy, gov.now, "scheduler"
+    )
+    evaluation = result.evaluation
+    assert evaluation is not None
+    assert evaluation.window is not None and evaluation.window.startswith("2025-03-15..")
+    assert evaluation.champion_metrics is not None
+    assert evaluation.candidate_metrics["bet_count"] > 0
+    assert "wf_roi" in evaluation.champion_metrics
+    assert [c.passed for c in evaluation.decision.champion_comparison] == [True]
+    assert (result.action, result.to_state, result.displaced) == ("promote", "production", "1")
+    _consistent(gov)

@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import re
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -117,11 +118,14 @@ def _settings(home: Path, store: Path | None = None) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One seeded tracking store shared by the module's tests."""
+def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One seeded tracking store shared by the module's tests; MLFLOW_TRACKING_URI (which
+    init_tracking exports) is restored afterwards."""
     store = tmp_path_factory.mktemp("cli-report")
-    _seed(_settings(store))
-    return store
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
+        _seed(_settings(store))
+        yield store
 
 
 @pytest.fixture

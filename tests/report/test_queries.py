@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,6 +21,12 @@ from mlflow.store.entities import PagedList
 from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditEntry, AuditTrail, audit_entry
+from jobs.report.backtest_series import (
+    BANKROLL_START_UNITS,
+    BetsFileError,
+    bankroll_series,
+    calibration_bins,
+)
 from jobs.report.collect import collect_weekly_report
 from jobs.report.model import WeeklyReport, week_of
 from jobs.report.queries import (
@@ -31,13 +38,7 @@ from jobs.report.queries import (
     runs_in_week,
     versions_registered_between,
 )
-from jobs.report.summarize import (
-    BANKROLL_START_UNITS,
-    BetsFileError,
-    bankroll_series,
-    calibration_bins,
-    decision_rows,
-)
+from jobs.report.summarize import decision_rows
 from nbaprops.settings import Settings
 from nbaprops.statedb import engine_for_url
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, PHASES, init_tracking
@@ -106,7 +107,15 @@ BETS = pd.DataFrame(
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The seeded store; MLFLOW_TRACKING_URI (which init_tracking exports) is restored after."""
     home = tmp_path_factory.mktemp("report-store")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}")
+        yield _seed_store(home)
+
+
+def _seed_store(home: Path) -> Store:
+    """Runs inside 2025-W03 and around it, a Production version, and audit entries."""
     settings = Settings(
         home=home,
         tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
@@ -272,7 +281,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     ]
     for entry in entries:
         audit.record(entry)
-    yield Store(client, audit, experiment, found_ids)
+    return Store(client, audit, experiment, found_ids)
 
 
 @pytest.fixture(scope="module")
@@ -479,6 +488,29 @@ def test_models_registered_in_the_week_of_their_creation(store: Store) -> None:
     assert [m.version for m in report.models_registered] == in_week
     changes = {c.metric: c for c in report.vs_last_week}
     assert changes["models registered"].this_week == len(registered)
+
+
+def test_an_unreadable_bets_file_costs_the_charts_not_the_report(
+    store: Store, tmp_path: Path
+) -> None:
+    later = MON + dt.timedelta(weeks=3)  # 2025-W06: leaves the other tests' weeks alone
+    tags = {"model_type": "xgboost", "backtest": "walk_forward", "model_version": "1"}
+    run_id = _run(
+        store.client,
+        store.ids,
+        "p-backtest-bad",
+        store.experiment["Phase4_Production"],
+        later,
+        {"wf_roi": 0.02},
+        tags,
+    )
+    broken = tmp_path / "bets.csv"
+    BETS.drop(columns=["stake_flat"]).to_csv(broken, index=False)
+    store.client.log_artifact(run_id, str(broken))
+    report = collect_weekly_report(store.client, store.audit, week_of(later.date()), NOW)
+    assert report.production is not None
+    assert (report.bankroll, report.calibration) == ((), ())
+    assert any("p-backtest-bad" in note and "stake_flat" in note for note in report.notes)
 
 
 # ---- pure summaries, table-driven ----------------------------------------------------------

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,8 +17,8 @@ from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner, Result
 from apscheduler.schedulers.base import BaseScheduler
+from click.testing import CliRunner, Result
 
 from jobs.history import HistoryRow, JobHistory
 from jobs.scheduler_settings import SchedulerSettings, schedule_variable, timeout_variable
@@ -31,13 +33,17 @@ def scheduler_settings(**values: Any) -> SchedulerSettings:
     return SchedulerSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def environment_for(settings: Settings, scheduler: SchedulerSettings, **extra: Any) -> dict[str, str]:
+def environment_for(
+    settings: Settings, scheduler: SchedulerSettings, **extra: Any
+) -> dict[str, str]:
     """The environment a daemon or CLI subprocess needs to see exactly these settings."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("NBAPROPS_") and key not in ("MLFLOW_TRACKING_URI",)
     }
+    if settings.database_url:
+        env["NBAPROPS_DATABASE_URL"] = settings.database_url
     env.update(
         NBAPROPS_HOME=str(settings.home),
         NBAPROPS_TIMEZONE=scheduler.timezone,
@@ -230,6 +236,10 @@ class Kit:
         self.settings = settings
         self.folder = folder
 
+    def on_database(self, url: str) -> Kit:
+        """The same helpers with the state database at `url` (PostgreSQL, say)."""
+        return Kit(self.settings.model_copy(update={"database_url": url}), self.folder)
+
     @staticmethod
     def scheduler_settings(**values: Any) -> SchedulerSettings:
         return scheduler_settings(**values)
@@ -292,3 +302,53 @@ def tracking(settings: Settings, tracking_template: Path) -> Any:
     settings.home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(tracking_template, settings.home / "mlflow.db")
     return init_tracking(settings)
+
+
+def _pg_command(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL 15 server on a Unix socket; yields its folder (the host)."""
+    binaries = Path("/usr/lib/postgresql/15/bin")
+    initdb = shutil.which("initdb") or str(binaries / "initdb")
+    pg_ctl = shutil.which("pg_ctl") or str(binaries / "pg_ctl")
+    if not (Path(initdb).exists() and Path(pg_ctl).exists()):
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        pytest.skip("running as root without runuser: cannot start PostgreSQL")
+    folder = tempfile.mkdtemp(prefix="nbaprops-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(folder, user="postgres")
+    data = os.path.join(folder, "data")
+
+    def pg(*args: str) -> None:
+        subprocess.run(_pg_command(list(args)), check=True, capture_output=True)
+
+    pg(initdb, "-D", data, "-A", "trust", "-U", "postgres", "-N")
+    pg(pg_ctl, "-D", data, "-o", f"-k {folder} -h '' -F", "-l", os.path.join(folder, "log"),
+       "-w", "start")  # fmt: skip
+    try:
+        yield folder
+    finally:
+        pg(pg_ctl, "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_database_numbers = itertools.count()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """The URL of a fresh, empty database on the throwaway server."""
+    name = f"nbaprops_{next(_database_numbers)}"
+    admin = sa.create_engine(
+        f"postgresql+psycopg://postgres@/postgres?host={postgres_server}",
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return f"postgresql+psycopg://postgres@/{name}?host={postgres_server}"

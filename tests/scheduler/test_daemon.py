@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from jobs.history import JobHistory
 from jobs.status import stored_next_runs
 
 Spawn = Callable[[dict[str, str]], Any]
@@ -35,7 +38,9 @@ def test_failing_and_hanging_jobs_leave_the_daemon_alive(
         heartbeat_seconds=0.5,
         kill_grace_seconds=1,
     )
-    env = kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=1.5, NBAPROPS_FAULT_HANG_IGNORES_SIGTERM="true")
+    env = kit.env(
+        scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=1.5, NBAPROPS_FAULT_HANG_IGNORES_SIGTERM="true"
+    )
     daemon = spawn_daemon(env)
 
     def all_seen() -> bool:
@@ -43,10 +48,7 @@ def test_failing_and_hanging_jobs_leave_the_daemon_alive(
         raised = state.statuses("fault_raise")
         sleep = state.statuses("fault_sleep")
         return (
-            "timeout" in hang
-            and "failed" in raised
-            and "succeeded" in sleep
-            and "refused" in sleep
+            "timeout" in hang and "failed" in raised and "succeeded" in sleep and "refused" in sleep
         )
 
     daemon.wait_for(all_seen, "timeouts, failures, successes and max-instance refusals")
@@ -79,10 +81,14 @@ def test_failing_and_hanging_jobs_leave_the_daemon_alive(
 def test_jobs_persist_across_restarts_and_follow_the_declared_schedule(
     kit: Any, state: Any, spawn_daemon: Spawn
 ) -> None:
-    def run_daemon_once(scheduler: Any) -> dict[str, dt.datetime | None]:
+    def run_daemon_once(scheduler: Any) -> dict[str, Any]:
         daemon = spawn_daemon(kit.env(scheduler))
-        daemon.wait_for(lambda: state.history.read_heartbeat() is not None and
-                        state.history.read_heartbeat().pid == daemon.pid, "a heartbeat")  # fmt: skip
+
+        def beating() -> bool:
+            beat = state.history.read_heartbeat()
+            return beat is not None and beat.pid == daemon.pid
+
+        daemon.wait_for(beating, "a heartbeat")
         assert daemon.stop() == 0
         return stored_next_runs(state.engine)
 
@@ -255,8 +261,90 @@ def test_a_second_daemon_on_the_same_store_is_refused(
 
 
 def test_an_invalid_cron_stops_start_up_with_exit_2(kit: Any, state: Any) -> None:
-    scheduler = kit.scheduler_settings(jobs="fault_marker", schedules={"fault_marker": "61 3 * * *"})
+    scheduler = kit.scheduler_settings(
+        jobs="fault_marker", schedules={"fault_marker": "61 3 * * *"}
+    )
     result = kit.cli(kit.env(scheduler), "scheduler", "start")
     assert result.returncode == 2
     assert "NBAPROPS_SCHEDULE_FAULT_MARKER='61 3 * * *' is not a valid cron" in result.stderr
     assert not sa.inspect(state.engine).has_table("apscheduler_jobs")
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_store_history_and_advisory_lock_work_end_to_end(
+    kit: Any, postgres_url: str, spawn_daemon: Spawn
+) -> None:
+    pg = kit.on_database(postgres_url)
+    cron, fired = pg.daily_cron_fired(minutes_ago=5, now=_now())
+    scheduler = pg.scheduler_settings(jobs="fault_sleep", schedules={"fault_sleep": cron})
+    pg.seed(scheduler, {"fault_sleep": fired})
+    env = pg.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=1.5)
+    engine = sa.create_engine(postgres_url)
+    history = JobHistory(engine)
+    try:
+        daemon = spawn_daemon(env)
+
+        def statuses() -> list[str]:
+            if not sa.inspect(engine).has_table("job_history"):
+                return []
+            return [row.status for row in history.recent("fault_sleep")]
+
+        daemon.wait_for(lambda: statuses() == ["running"], "the caught-up run")
+        refused = pg.invoke(env, "jobs", "run", "fault_sleep")
+        assert refused.exit_code == 3, refused.output
+        assert not (pg.settings.home / "locks" / "job-fault_sleep.lock").exists()
+        daemon.wait_for(lambda: statuses() == ["succeeded"], "the run to finish")
+        assert daemon.stop() == 0
+        assert stored_next_runs(engine)["fault_sleep"] == fired + dt.timedelta(days=1)
+        beat = history.read_heartbeat()
+        assert beat is not None and (beat.pid, beat.state) == (daemon.pid, "stopped")
+    finally:
+        engine.dispose()
+
+
+def test_a_stuck_job_thread_does_not_keep_the_daemon_from_exiting(
+    kit: Any, state: Any, spawn_daemon: Spawn
+) -> None:
+    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
+    scheduler = kit.scheduler_settings(
+        jobs="fault_hang_light",
+        schedules={"fault_hang_light": cron},
+        stop_deadline_seconds=0.5,
+        kill_grace_seconds=0,
+    )
+    kit.seed(scheduler, {"fault_hang_light": fired})
+    daemon = spawn_daemon(kit.env(scheduler))
+    daemon.wait_for(lambda: state.statuses("fault_hang_light") == ["running"], "the job to start")
+
+    assert daemon.stop() == 0
+    (row,) = state.rows("fault_hang_light")
+    assert row.status == "terminated"
+    assert "in-process job did not finish within the 0.5 s stop deadline" in row.error
+    assert state.history.read_heartbeat().state == "stopped"
+
+
+def test_mlflow_runs_left_running_by_a_killed_daemon_are_failed_at_the_next_start(
+    kit: Any, state: Any, spawn_daemon: Spawn, tracking: Any
+) -> None:
+    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
+    scheduler = kit.scheduler_settings(
+        jobs="fault_hang_in_run", schedules={"fault_hang_in_run": cron}
+    )
+    kit.seed(scheduler, {"fault_hang_in_run": fired})
+    env = kit.env(scheduler, NBAPROPS_FAULT_HANG_IGNORES_SIGTERM="true")
+    daemon = spawn_daemon(env)
+    opened = daemon.wait_for(
+        lambda: [m for m in kit.markers() if "run-opened" in m], "the job's MLflow run", 40
+    )
+    _, child, _, run_id = opened[0].split()
+    # The machine goes down: the daemon and its job die without any clean-up.
+    os.kill(int(child), signal.SIGKILL)
+    assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert tracking.get_run(run_id).info.status == "RUNNING"
+
+    restarted = spawn_daemon(env)
+    restarted.wait_for(lambda: state.statuses("fault_hang_in_run") == ["failed"], "the row closed")
+    restarted.wait_for(
+        lambda: tracking.get_run(run_id).info.status == "FAILED", "the run marked FAILED"
+    )
+    assert restarted.stop() == 0

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from jobs.history import Heartbeat, HistoryError, JobHistory
+from jobs.types import HistoryStatus
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 
@@ -52,9 +53,15 @@ def test_events_are_closed_rows(history: JobHistory) -> None:
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        (lambda h: h.record_event("x", DAY, T0, "running", trigger="t", pid=1, host="h"), "open_run"),
+        (
+            lambda h: h.record_event("x", DAY, T0, "running", trigger="t", pid=1, host="h"),
+            "open_run",
+        ),
         (lambda h: h.close_run(1, T0, "running"), "final status"),
-        (lambda h: h.record_event("x", DAY, T0, "done", trigger="t", pid=1, host="h"), "not one of"),
+        (
+            lambda h: h.record_event("x", DAY, T0, "done", trigger="t", pid=1, host="h"),
+            "not one of",
+        ),
     ],
 )
 def test_nonsense_writes_are_refused(history: JobHistory, action: Any, message: str) -> None:
@@ -63,9 +70,12 @@ def test_nonsense_writes_are_refused(history: JobHistory, action: Any, message: 
 
 
 def test_last_per_job_and_recent(history: JobHistory) -> None:
-    for minute, (job, status) in enumerate(
-        [("ingest", "failed"), ("backtest", "succeeded"), ("ingest", "succeeded")]
-    ):
+    events: list[tuple[str, HistoryStatus]] = [
+        ("ingest", "failed"),
+        ("backtest", "succeeded"),
+        ("ingest", "succeeded"),
+    ]
+    for minute, (job, status) in enumerate(events):
         history.record_event(job, DAY, _at(minute), status, trigger="manual", pid=1, host="h")
     last = history.last_per_job()
     assert {job: row.status for job, row in last.items()} == {

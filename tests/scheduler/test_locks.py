@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,39 +70,6 @@ def test_advisory_keys_are_stable_and_distinct() -> None:
     assert -(2**63) <= advisory_key("scheduler") < 2**63
 
 
-def _pg_command(args: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL 15 server on a Unix socket."""
-    binaries = Path("/usr/lib/postgresql/15/bin")
-    initdb = shutil.which("initdb") or str(binaries / "initdb")
-    pg_ctl = shutil.which("pg_ctl") or str(binaries / "pg_ctl")
-    if not (Path(initdb).exists() and Path(pg_ctl).exists()):
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
-    if os.geteuid() == 0 and not shutil.which("runuser"):
-        pytest.skip("running as root without runuser: cannot start PostgreSQL")
-    folder = tempfile.mkdtemp(prefix="nbaprops-pg-")
-    if os.geteuid() == 0:
-        shutil.chown(folder, user="postgres")
-    data = os.path.join(folder, "data")
-
-    def pg(*args: str) -> None:
-        subprocess.run(_pg_command(list(args)), check=True, capture_output=True)
-
-    pg(initdb, "-D", data, "-A", "trust", "-U", "postgres", "-N")
-    pg(pg_ctl, "-D", data, "-o", f"-k {folder} -h '' -F", "-l", os.path.join(folder, "log"),
-       "-w", "start")  # fmt: skip
-    try:
-        yield f"postgresql+psycopg://postgres@/postgres?host={folder}"
-    finally:
-        pg(pg_ctl, "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 @pytest.mark.postgres
 def test_postgres_state_uses_advisory_locks_across_connections(
     postgres_url: str, settings: Settings
@@ -115,7 +78,7 @@ def test_postgres_state_uses_advisory_locks_across_connections(
     try:
         first = job_lock(settings, first_engine, "ingest")
         second = job_lock(settings, second_engine, "ingest")
-        assert isinstance(first, AdvisoryJobLock)
+        assert isinstance(first, AdvisoryJobLock) and isinstance(second, AdvisoryJobLock)
         assert first.try_acquire()
         assert not second.try_acquire()
         assert not second.acquire(timeout=0.3)

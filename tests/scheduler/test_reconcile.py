@@ -86,9 +86,7 @@ def test_changed_options_keep_the_pending_run_and_a_changed_trigger_reschedules(
     _reconcile(kit, engine, kit.scheduler_settings())
     _set_next_run(kit, engine, "ingest", PAST)
     _set_next_run(kit, engine, "backtest", PAST)
-    changed = kit.scheduler_settings(
-        misfire_grace_seconds=60, schedules={"backtest": "0 13 * * *"}
-    )
+    changed = kit.scheduler_settings(misfire_grace_seconds=60, schedules={"backtest": "0 13 * * *"})
     report = _reconcile(kit, engine, changed)
     assert report["rescheduled"] == ["backtest"]
     assert "ingest" in report["refreshed"]
@@ -101,7 +99,9 @@ def test_changed_options_keep_the_pending_run_and_a_changed_trigger_reschedules(
 
 def test_a_new_time_zone_reschedules(kit: Any, engine: sa.Engine) -> None:
     _reconcile(kit, engine, kit.scheduler_settings(jobs="ingest"))
-    report = _reconcile(kit, engine, kit.scheduler_settings(jobs="ingest", timezone="America/New_York"))
+    report = _reconcile(
+        kit, engine, kit.scheduler_settings(jobs="ingest", timezone="America/New_York")
+    )
     assert report["rescheduled"] == ["ingest"]
     assert str(_stored(kit, engine)["ingest"].trigger.timezone) == "America/New_York"
 

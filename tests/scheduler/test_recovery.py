@@ -30,7 +30,9 @@ T0 = dt.datetime(2025, 1, 13, 9, tzinfo=dt.UTC)
 
 @pytest.fixture
 def runner(settings: Settings, kit: Any) -> JobRunner:
-    runner = JobRunner(settings, kit.scheduler_settings(kill_grace_seconds=1), state_engine(settings))
+    runner = JobRunner(
+        settings, kit.scheduler_settings(kill_grace_seconds=1), state_engine(settings)
+    )
     runner.history.ensure_schema()
     return runner
 

@@ -82,7 +82,7 @@ def test_a_held_lock_refuses_or_waits(runner: JobRunner, settings: Settings) -> 
     spec = lookup("fault_marker")
     holder = job_lock(settings, runner.engine, spec.name)
     assert holder.try_acquire()
-    with pytest.raises(JobBusyError, match="fault_marker is already running.*--wait"):
+    with pytest.raises(JobBusyError, match=r"fault_marker is already running.*--wait"):
         runner.run(spec, DAY, trigger="manual")
     assert runner.history.recent() == []  # a refused manual trigger writes nothing
     with pytest.raises(JobBusyError):

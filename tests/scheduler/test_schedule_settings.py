@@ -98,7 +98,9 @@ def test_unknown_timezone_is_refused(kit: Any) -> None:
 
 
 def test_jobs_setting_selects_jobs_and_fault_jobs_need_a_schedule(kit: Any) -> None:
-    chosen = kit.scheduler_settings(jobs="ingest, fault_marker", schedules={"fault_marker": "0 1 * * *"})
+    chosen = kit.scheduler_settings(
+        jobs="ingest, fault_marker", schedules={"fault_marker": "0 1 * * *"}
+    )
     assert [p.spec.name for p in planned_jobs(chosen)] == ["ingest", "fault_marker"]
     with pytest.raises(ScheduleError, match="set NBAPROPS_SCHEDULE_FAULT_RAISE"):
         planned_jobs(kit.scheduler_settings(jobs="fault_raise"))

@@ -1,0 +1,63 @@
+"""Load a registered version for scoring: its model from the project's own registry, plus the
+probability layer (tier spreads and calibrator) and feature list logged with its training run.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from governance.registry import MODEL_NAME, VersionInfo, get_version
+from nbaprops.training.fit import FittedPropsModel
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A registered version ready to predict points and P(over)."""
+
+    version: VersionInfo
+    model: FittedPropsModel
+    val_mae: float | None
+    val_mae_props: float | None
+    feature_set: str
+
+
+def load_version(client: MlflowClient, version: str, name: str = MODEL_NAME) -> ServedModel:
+    """Load a version by number (never by a stage name): model, feature list, probability layer.
+
+    The probability layer is a pickle written by this project's own training pipeline into the
+    version's run; nothing is loaded from outside the project's registry and store.
+    """
+    info = get_version(client, name, version)
+    run = client.get_run(info.run_id)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{info.version}")
+    features = json.loads(mlflow.artifacts.load_text(f"runs:/{info.run_id}/features.json"))
+    layer_path = mlflow.artifacts.download_artifacts(
+        run_id=info.run_id, artifact_path="probability_layer.pkl"
+    )
+    layer = pickle.loads(Path(layer_path).read_bytes())
+    fitted = FittedPropsModel(
+        model=pyfunc,
+        model_type=run.data.tags.get("model_type", "unknown"),
+        feature_names=list(features["features"]),
+        sigma_by_tier=dict(layer["sigma_by_tier"]),
+        calibrator=layer["calibrator"],
+        calibration_kind=run.data.tags.get("calibration", "isotonic"),
+        params={},
+        fit_seconds=0.0,
+        n_fit_rows=0,
+        n_calibration_rows=0,
+    )
+    metrics = run.data.metrics
+    return ServedModel(
+        version=info,
+        model=fitted,
+        val_mae=metrics.get("val_mae"),
+        val_mae_props=metrics.get("val_mae_props"),
+        feature_set=run.data.tags.get("feature_set", "full"),
+    )

@@ -1,0 +1,134 @@
+"""The candidate pipeline of the loop: retrain -> register -> stage -> backtest -> evaluate.
+
+Each step is idempotent for its day and leaves the registry consistent: governance records
+every move (version tags + audit row) in the same step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import pandas as pd
+
+from governance.evaluation import latest_backtest
+from governance.promotion import move_to_staging, promote_if_qualified
+from governance.registry import PRODUCTION, STAGING, VersionInfo, register_run, version_by_alias
+from jobs.context import JobContext
+from nbaprops.backtest.tracked import run_tracked_backtest
+from nbaprops.backtest.walkforward import BacktestSpec
+from nbaprops.tracking.setup import phase_by_key
+from nbaprops.training.pipeline import TrainSpec, train_and_log
+from nbaprops.training.prepare import prepare
+from nbaprops.training.recipe import recipe_of_run
+
+PRODUCTION_PHASE = phase_by_key("production")
+
+
+def basic_checks(metrics: dict[str, float]) -> list[str]:
+    """Why a fresh candidate should not even be staged (empty: stage it)."""
+    problems = []
+    val_mae = metrics.get("val_mae", float("nan"))
+    if not math.isfinite(val_mae):
+        problems.append("val_mae is not a finite number")
+    ratio = metrics.get("mae_vs_baseline", float("nan"))
+    if not (math.isfinite(ratio) and ratio < 1.0):
+        problems.append(f"does not beat the rolling-average baseline (ratio {ratio:.3f})")
+    return problems
+
+
+def retrain(ctx: JobContext) -> dict[str, Any]:
+    """Train a candidate on everything known before the run date, register it, stage it."""
+    settings = ctx.settings
+    visible = ctx.feed().known_before(ctx.run_for)
+    data = prepare(visible, settings.target, "full")
+    spec = TrainSpec(
+        model_type=settings.retrain_model,
+        params=settings.retrain_overrides,
+        phase=PRODUCTION_PHASE.key,
+        seed=settings.seed,
+        n_jobs=settings.workers,
+    )
+    result = train_and_log(
+        data, spec, ctx.experiment_id(PRODUCTION_PHASE.experiment), ctx.run_for
+    )
+    info = register_run(ctx.client, ctx.engine, result.run_id, ctx.now, ctx.actor, ctx.model_name)
+    problems = basic_checks(result.metrics)
+    summary: dict[str, Any] = {
+        "run_id": result.run_id,
+        "version": info.version,
+        "semver": info.semver,
+        "val_mae": result.metrics.get("val_mae"),
+        "mae_vs_baseline": result.metrics.get("mae_vs_baseline"),
+    }
+    if problems:
+        summary["staged"] = False
+        summary["why_not"] = problems
+        return summary
+    move_to_staging(
+        ctx.client, ctx.engine, ctx.model_name, info.version, ctx.now, ctx.actor,
+        reason="nightly candidate passed the basic checks",
+    )  # fmt: skip
+    summary["staged"] = True
+    return summary
+
+
+def _backtest_version(
+    ctx: JobContext, version: VersionInfo, start: pd.Timestamp
+) -> tuple[str, str]:
+    """Walk-forward backtest of a version's recipe from `start` to the run date."""
+    recipe = recipe_of_run(ctx.client, version.run_id)
+    settings = ctx.settings
+    data = prepare(ctx.feed().known_before(ctx.run_for), recipe.target, recipe.feature_set)
+    spec = BacktestSpec(
+        model_type=recipe.model_type,
+        params=recipe.params,
+        calibration=recipe.calibration,
+        start=start,
+        refit_days=settings.refit_days,
+        seed=settings.seed,
+        workers=settings.workers,
+        executor=settings.executor,
+        dask_address=settings.dask_scheduler,
+    )
+    tracked = run_tracked_backtest(
+        data,
+        spec,
+        ctx.experiment_id(PRODUCTION_PHASE.experiment),
+        ctx.run_for,
+        feature_set=recipe.feature_set,
+        extra_tags={"model_version": version.version, "registered_model": ctx.model_name},
+    )
+    window = ctx.client.get_run(tracked.run_id).data.tags["backtest_window"]
+    return tracked.run_id, window
+
+
+def backtest_candidate(ctx: JobContext) -> dict[str, Any]:
+    """Backtest the staged candidate, and the champion on the same window when it lacks one."""
+    staging = version_by_alias(ctx.client, ctx.model_name, STAGING)
+    if staging is None:
+        return {"note": "no staged candidate"}
+    if latest_backtest(ctx.client, staging.version) is not None:
+        return {"note": f"version {staging.version} already has a backtest"}
+    start = pd.Timestamp(ctx.run_for - dt.timedelta(days=ctx.settings.backtest_days))
+    run_id, window = _backtest_version(ctx, staging, start)
+    summary: dict[str, Any] = {"version": staging.version, "run_id": run_id, "window": window}
+    champion = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
+    if champion is not None and latest_backtest(ctx.client, champion.version, window) is None:
+        champion_run, _ = _backtest_version(ctx, champion, start)
+        summary["champion"] = {"version": champion.version, "run_id": champion_run}
+    return summary
+
+
+def evaluate_candidate(ctx: JobContext) -> dict[str, Any]:
+    """Decide on the staged, backtested candidate and act on the verdict (recorded)."""
+    staging = version_by_alias(ctx.client, ctx.model_name, STAGING)
+    if staging is None:
+        return {"note": "no staged candidate"}
+    if latest_backtest(ctx.client, staging.version) is None:
+        return {"note": f"version {staging.version} waits for its backtest"}
+    result = promote_if_qualified(
+        ctx.client, ctx.engine, ctx.model_name, staging.version, ctx.policy, ctx.now, ctx.actor
+    )
+    return result.to_dict()

@@ -1,0 +1,95 @@
+"""What every job needs, built once per job run: settings, store clients, policy, the feed, a clock.
+
+This is the one place that wires the lab (nbaprops) and the rules (governance) for operations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sqlalchemy as sa
+from mlflow.tracking import MlflowClient
+
+from governance.audit import AuditTrail
+from governance.policy import Policy, load_policy
+from nbaprops.data.feed import Feed
+from nbaprops.data.shift import parse_scoring_shift, with_scoring_shift
+from nbaprops.data.sources import source_from_settings
+from nbaprops.settings import Settings
+from nbaprops.statedb import state_engine
+from nbaprops.tracking.setup import init_tracking
+
+SCHEDULER_ACTOR = "scheduler"
+JOB_HOUR_UTC = 12
+
+
+@lru_cache(maxsize=2)
+def _cached_feed(settings_json: str) -> Feed:
+    settings = Settings.model_validate_json(settings_json)
+    feed = source_from_settings(settings).load()
+    if settings.scoring_shift:
+        start, factor = parse_scoring_shift(settings.scoring_shift)
+        feed = with_scoring_shift(feed, start, factor)
+    return feed
+
+
+def load_feed(settings: Settings) -> Feed:
+    """The configured feed, generated or read once per process (a replay reuses it daily)."""
+    return _cached_feed(settings.model_dump_json())
+
+
+def job_clock(run_for: dt.date, today: dt.date | None = None) -> dt.datetime:
+    """The time a job's records carry: now for today's run, noon UTC of the day for a replay."""
+    real_now = dt.datetime.now(dt.UTC)
+    if run_for == (today or real_now.date()):
+        return real_now
+    return dt.datetime.combine(run_for, dt.time(JOB_HOUR_UTC), tzinfo=dt.UTC)
+
+
+@dataclass
+class JobContext:
+    """Settings, MLflow client, state engine, audit trail, policy and clock of one job run."""
+
+    settings: Settings
+    run_for: dt.date
+    now: dt.datetime
+    client: MlflowClient
+    engine: sa.Engine
+    audit: AuditTrail
+    policy: Policy
+    actor: str = SCHEDULER_ACTOR
+
+    @property
+    def model_name(self) -> str:
+        """The registered model the loop governs."""
+        return self.settings.registered_model
+
+    def feed(self) -> Feed:
+        """The whole feed; jobs cut it with known_before(run_for) themselves."""
+        return load_feed(self.settings)
+
+    def experiment_id(self, name: str) -> str:
+        """Id of one of the project's experiments (created by init_tracking)."""
+        experiment = self.client.get_experiment_by_name(name)
+        assert experiment is not None, f"experiment {name} missing: init_tracking creates it"
+        return str(experiment.experiment_id)
+
+
+def job_context(settings: Settings, run_for: dt.date, actor: str = SCHEDULER_ACTOR) -> JobContext:
+    """Build the context of one job run (idempotent store set-up included)."""
+    client = init_tracking(settings)
+    engine = state_engine(settings)
+    audit = AuditTrail(engine)
+    audit.ensure_schema()
+    return JobContext(
+        settings=settings,
+        run_for=run_for,
+        now=job_clock(run_for),
+        client=client,
+        engine=engine,
+        audit=audit,
+        policy=load_policy(settings.policy_file),
+        actor=actor,
+    )

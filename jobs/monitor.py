@@ -1,0 +1,154 @@
+"""The drift job: compare the Production model's recent inputs, predictions and settled results
+with its training reference; log a monitoring run; roll back automatically on a breach."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from governance.drift import DriftReport, assess_drift
+from governance.promotion import NoPreviousVersion, rollback
+from governance.registry import PRODUCTION, version_by_alias
+from governance.serving import ServedModel, load_version
+from jobs.context import JobContext
+from jobs.live import LivePredictions
+from nbaprops.tracking.runlog import log_metrics, write_json
+from nbaprops.tracking.setup import MONITORING_EXPERIMENT
+from nbaprops.training.prepare import PreparedData, prepare
+
+#: Player-form features that should be stationary across seasons. Left out by design: counters
+#: (games_in_history) and the target's own averages, which move every season, and team-level
+#: features (PACE_L15, OPP_DRTG), which take one value per team-game: with a few teams their
+#: distribution is a handful of spikes and a new season's team ratings always look "major".
+MONITORED_FEATURES: tuple[str, ...] = ("USG_L15_EWMA", "PSA_L15_EWMA", "Minutes_L5_Mean")
+REFERENCE_ROWS = 20_000
+
+
+def _training_window(ctx: JobContext, served: ServedModel) -> tuple[pd.Timestamp, pd.Timestamp]:
+    config = json.loads(
+        mlflow.artifacts.load_text(f"runs:/{served.version.run_id}/training_config.json")
+    )
+    first, last = config["train_dates"]
+    return pd.Timestamp(first), pd.Timestamp(last)
+
+
+def _frames(
+    ctx: JobContext, served: ServedModel, data: PreparedData
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """Reference (training window) and current (recent days) features and predictions."""
+    first, last = _training_window(ctx, served)
+    dates = data.dates
+    reference = np.flatnonzero(((dates >= first) & (dates <= last)).to_numpy())[-REFERENCE_ROWS:]
+    since = pd.Timestamp(ctx.run_for - dt.timedelta(days=ctx.settings.drift_window_days))
+    current = np.flatnonzero((dates >= since).to_numpy())
+    X = data.X
+    columns = [c for c in MONITORED_FEATURES if c in X.columns]
+    ref_x, cur_x = X.iloc[reference].reset_index(drop=True), X.iloc[current].reset_index(drop=True)
+    return (
+        ref_x[columns],
+        cur_x[columns],
+        served.model.predict(ref_x),
+        served.model.predict(cur_x),
+    )
+
+
+def _drift_plot(report: DriftReport, path: Path) -> Path:
+    names = [f.name for f in report.features] + ["predictions"]
+    values = [f.psi for f in report.features] + [report.prediction_psi]
+    fig = Figure(figsize=(7, 3.5))
+    ax = fig.subplots()
+    colours = ["#c53030" if v >= 0.25 else "#d69e2e" if v >= 0.1 else "#2f855a" for v in values]
+    ax.barh(names, values, color=colours)
+    ax.axvline(0.1, color="grey", linestyle="--", linewidth=1)
+    ax.axvline(0.25, color="black", linestyle="--", linewidth=1)
+    ax.set_xlabel("PSI against the training window")
+    ax.set_title(f"Drift: live MAE ratio {report.live_mae_ratio:.2f}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    return path
+
+
+def _log_drift_run(ctx: JobContext, version: str, report: DriftReport, live_mae: float) -> str:
+    tags = {
+        "check": "drift",
+        "model_version": version,
+        "registered_model": ctx.model_name,
+        "breached": str(report.breached).lower(),
+        "reasons": "; ".join(report.reasons),
+        "run_for": str(ctx.run_for),
+        "project": "nba_props",
+    }
+    with mlflow.start_run(
+        experiment_id=ctx.experiment_id(MONITORING_EXPERIMENT),
+        run_name=f"{ctx.run_for:%Y%m%d}_drift_v{version}",
+        tags=tags,
+    ) as run:
+        log_metrics(
+            {
+                "psi_max": report.psi_max,
+                "prediction_psi": report.prediction_psi,
+                "live_mae_ratio": report.live_mae_ratio,
+                "live_mae": live_mae,
+                "live_settled_count": float(report.settled_count),
+                "rolling_calibration_error": report.rolling_calibration_error,
+                "breached": float(report.breached),
+            }
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            write_json(Path(tmp) / "drift.json", report.to_dict())
+            _drift_plot(report, Path(tmp) / "drift.png")
+            mlflow.log_artifacts(tmp)
+    return str(run.info.run_id)
+
+
+def check_drift(ctx: JobContext) -> dict[str, Any]:
+    """Assess drift of the Production version; roll back to the previous one on a breach."""
+    production = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
+    if production is None:
+        return {"note": "no Production model to watch"}
+    served = load_version(ctx.client, production.version, ctx.model_name)
+    data = prepare(ctx.feed().known_before(ctx.run_for), ctx.settings.target, served.feature_set)
+    ref_x, cur_x, ref_pred, cur_pred = _frames(ctx, served, data)
+    if cur_x.empty:
+        return {"note": "no recent games to compare", "model_version": production.version}
+    live = LivePredictions(ctx.engine)
+    live.ensure_schema()
+    window = live.settled_window(production.version, ctx.policy.drift.mae_window)
+    val_mae = served.val_mae_props or served.val_mae or float("nan")
+    report = assess_drift(
+        ref_x,
+        cur_x,
+        ref_pred,
+        cur_pred,
+        window.abs_errors,
+        val_mae,
+        window.probabilities,
+        window.outcomes,
+        ctx.policy,
+    )
+    live_mae = float(window.abs_errors.mean()) if window.count else float("nan")
+    run_id = _log_drift_run(ctx, production.version, report, live_mae)
+    summary: dict[str, Any] = {
+        "model_version": production.version,
+        "run_id": run_id,
+        "breached": report.breached,
+        "reasons": report.reasons,
+        "live_mae_ratio": None if np.isnan(report.live_mae_ratio) else report.live_mae_ratio,
+        "settled": window.count,
+    }
+    if report.breached:
+        reason = "drift: " + "; ".join(report.reasons)
+        try:
+            result = rollback(ctx.client, ctx.engine, ctx.model_name, reason, ctx.now, ctx.actor)
+            summary["rollback"] = result.to_dict()
+        except NoPreviousVersion as exc:
+            summary["rollback"] = {"refused": str(exc)}
+    return summary
