@@ -49,10 +49,10 @@ def retrain(ctx: JobContext) -> dict[str, Any]:
         phase=PRODUCTION_PHASE.key,
         seed=settings.seed,
         n_jobs=settings.workers,
+        executor=settings.executor,
+        dask_address=settings.dask_scheduler,
     )
-    result = train_and_log(
-        data, spec, ctx.experiment_id(PRODUCTION_PHASE.experiment), ctx.run_for
-    )
+    result = train_and_log(data, spec, ctx.experiment_id(PRODUCTION_PHASE.experiment), ctx.run_for)
     info = register_run(ctx.client, ctx.engine, result.run_id, ctx.now, ctx.actor, ctx.model_name)
     problems = basic_checks(result.metrics)
     summary: dict[str, Any] = {

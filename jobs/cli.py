@@ -21,9 +21,9 @@ def cli(ctx: click.Context) -> None:
 def _register_groups() -> None:
     """Attach the command groups that live in their own modules."""
     from jobs.cli_data import data_group
+    from jobs.cli_governance import GOVERNANCE_COMMANDS
     from jobs.cli_lab import backtest_command, compare_command, init_command, train_command
     from jobs.cli_report import report_command
-    from jobs.cli_governance import GOVERNANCE_COMMANDS
     from jobs.cli_scheduler import SCHEDULER_COMMANDS
     from jobs.cli_simulate import simulate_command
 

@@ -79,6 +79,8 @@ def train_command(
         params=parse_params(param_pairs),
         seed=settings.seed,
         n_jobs=settings.workers,
+        executor=settings.executor,
+        dask_address=settings.dask_scheduler,
     )
     the_target = target or settings.target
     with status("tracking store", as_json):

@@ -8,25 +8,26 @@ Dask is an optional extra (`pip install 'nbaprops[dask]'`), imported only when c
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Literal
 
 from nbaprops.backtest.folds import FoldResult, FoldSpec, run_fold
+from nbaprops.distributed import (
+    EXECUTORS,
+    Executor,
+    ExecutorError,
+    check_executor,
+    dask_client,
+    import_distributed,
+)
 from nbaprops.splits import Fold
 from nbaprops.training.prepare import PreparedData
 
+__all__ = ["EXECUTORS", "Executor", "ExecutorError", "Progress", "run_folds"]
+
 _WORKER_DATA: PreparedData | None = None
 Progress = Callable[[FoldResult, int, int], None]
-Executor = Literal["local", "dask"]
-EXECUTORS: tuple[str, ...] = ("local", "dask")
-
-
-class ExecutorError(RuntimeError):
-    """The chosen executor cannot run: unknown name, Dask missing, or its scheduler unreachable."""
 
 
 def _init_worker(data: PreparedData) -> None:
@@ -54,15 +55,11 @@ def run_folds(
     `executor="dask"`: the folds run as Dask tasks on the scheduler at `dask_address`, or on a
     throwaway `LocalCluster` of `workers` single-threaded processes when no address is given.
     """
-    if executor == "local":
-        stream = _iter_local_results(data, folds, spec, workers)
-    elif executor == "dask":
+    check_executor(executor)
+    if executor == "dask":
         stream = _iter_dask_results(data, folds, spec, workers, dask_address)
     else:
-        raise ExecutorError(
-            f"unknown executor {executor!r}; set NBAPROPS_EXECUTOR to one of: "
-            + ", ".join(EXECUTORS)
-        )
+        stream = _iter_local_results(data, folds, spec, workers)
     results: list[FoldResult] = []
     for result in stream:
         results.append(result)
@@ -98,39 +95,10 @@ def _iter_dask_results(
     workers: int,
     address: str | None,
 ) -> Iterator[FoldResult]:
-    try:
-        import distributed
-    except ImportError as error:
-        raise ExecutorError(
-            "NBAPROPS_EXECUTOR=dask needs Dask: pip install 'nbaprops[dask]' "
-            "(or set NBAPROPS_EXECUTOR=local)"
-        ) from error
+    distributed = import_distributed()
     if not folds:
         return
-    with contextlib.ExitStack() as stack:
-        if address:
-            try:
-                client = stack.enter_context(
-                    distributed.Client(address, set_as_default=False, timeout=30)
-                )
-            except (OSError, TimeoutError) as error:
-                raise ExecutorError(
-                    f"cannot reach the Dask scheduler at {address!r}: start it "
-                    "(`dask scheduler`, plus `dask worker` processes with nbaprops installed) "
-                    "or unset NBAPROPS_DASK_SCHEDULER to use a local cluster"
-                ) from error
-        else:
-            cluster = stack.enter_context(
-                distributed.LocalCluster(
-                    n_workers=max(1, min(workers, len(folds))),
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
-            )
-            client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
+    with dask_client(address, n_workers=min(workers, len(folds))) as client:
         shared = client.scatter(data, broadcast=True, hash=False)
         futures = [
             client.submit(run_fold, i, fold, shared, spec, pure=False)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlflow.pyfunc import PythonModel
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 from nbaprops.models.regressors import AveragingEnsemble
 

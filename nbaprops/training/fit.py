@@ -2,13 +2,15 @@
 
 The last part of the training window (the calibration slice) is held out: the regressor is fit
 on the rows before it, the tier spreads and the calibrator are fit on the slice's out-of-sample
-predictions. Used by `nbaprops train` and by every walk-forward fold alike.
+predictions. Used by `nbaprops train` and by every walk-forward fold alike. An ensemble's
+members can be fitted side by side as Dask tasks; they get the same params and rows either way.
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,7 @@ import pandas as pd
 
 from nbaprops.betting.calibration import fit_calibrator
 from nbaprops.betting.probability import fit_tier_spread, prob_over, prob_push
+from nbaprops.distributed import check_executor, dask_client
 from nbaprops.models.regressors import (
     ENSEMBLE_MEMBERS,
     AveragingEnsemble,
@@ -28,12 +31,46 @@ from nbaprops.splits import time_split
 from nbaprops.training.props import over_outcome
 
 CALIBRATION_FRACTION = 0.15
-#: Called around each ensemble member's fit, e.g. to open a nested MLflow run for it.
-MemberHook = Callable[[str, Callable[[], Regressor]], Regressor]
+#: Called around each ensemble member's fit, e.g. to open a nested MLflow run for it, with the
+#: member's name, a function returning the fitted member, and whether that fit ran on a Dask
+#: worker (out of sight of this process's autologging, so the hook logs what it would have).
+MemberHook = Callable[[str, Callable[[], Regressor], bool], Regressor]
+EvalSet = Sequence[tuple[pd.DataFrame, np.ndarray]]
 
 
-def _plain_member_fit(name: str, fit: Callable[[], Regressor]) -> Regressor:
+def _plain_member_fit(name: str, fit: Callable[[], Regressor], on_worker: bool) -> Regressor:
     return fit()
+
+
+@dataclass(frozen=True)
+class _MemberRows:
+    """What every member is fitted on, scattered to the Dask workers once."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    eval_set: EvalSet
+
+
+def _fit_member(name: str, params: Mapping[str, Any], rows: _MemberRows) -> Regressor:
+    return fit_regressor(name, params, rows.X, rows.y, rows.eval_set)
+
+
+def _already_fitted(model: Regressor) -> Regressor:
+    return model
+
+
+def _fit_members_on_dask(
+    member_params: Mapping[str, dict[str, Any]], rows: _MemberRows, address: str | None
+) -> dict[str, Regressor]:
+    """Every member fitted as its own Dask task, on the rows shipped to the workers once."""
+    with dask_client(address, n_workers=len(member_params)) as client:
+        shared = client.scatter(rows, broadcast=True, hash=False)
+        futures = {
+            name: client.submit(_fit_member, name, params, shared, pure=False)
+            for name, params in member_params.items()
+        }
+        fitted: list[Regressor] = client.gather(list(futures.values()))
+    return dict(zip(futures, fitted, strict=True))
 
 
 @dataclass
@@ -89,11 +126,16 @@ def fit_props_model(
     seed: int,
     n_jobs: int,
     member_hook: MemberHook = _plain_member_fit,
+    executor: str = "local",
+    dask_address: str | None = None,
 ) -> FittedPropsModel:
     """Fit on all given rows (the training window), holding out its last dates for calibration.
 
     `props` are the training window's lines with a `row` column indexing X positionally.
+    `executor="dask"` fits an ensemble's members as Dask tasks on the scheduler at
+    `dask_address` (a throwaway local cluster without one); a single model always fits here.
     """
+    check_executor(executor)
     fit_mask, cal_mask = time_split(dates.reset_index(drop=True), CALIBRATION_FRACTION)
     fit_mask, cal_mask = np.asarray(fit_mask), np.asarray(cal_mask)
     X_fit, X_cal = X[fit_mask], X[cal_mask]
@@ -102,15 +144,19 @@ def fit_props_model(
     started = time.perf_counter()
     params: dict[str, Any]
     if model_type == "ensemble":
-        members, params = [], {"n_members": len(ENSEMBLE_MEMBERS)}
-        for name in ENSEMBLE_MEMBERS:
-            member_params = resolve_params(name, overrides.get(name, {}), seed, n_jobs)
-            params[name] = member_params
-
-            def _fit(n: str = name, p: dict[str, Any] = member_params) -> Regressor:
-                return fit_regressor(n, p, X_fit, y_fit, eval_set)
-
-            members.append(member_hook(name, _fit))
+        member_params = {
+            name: resolve_params(name, overrides.get(name, {}), seed, n_jobs)
+            for name in ENSEMBLE_MEMBERS
+        }
+        params = {"n_members": len(ENSEMBLE_MEMBERS), **member_params}
+        rows = _MemberRows(X_fit, y_fit, eval_set)
+        fits: dict[str, Callable[[], Regressor]]
+        if executor == "dask":
+            fitted_remotely = _fit_members_on_dask(member_params, rows, dask_address)
+            fits = {n: functools.partial(_already_fitted, m) for n, m in fitted_remotely.items()}
+        else:
+            fits = {n: functools.partial(_fit_member, n, p, rows) for n, p in member_params.items()}
+        members = [member_hook(n, fits[n], executor == "dask") for n in ENSEMBLE_MEMBERS]
         model: Any = AveragingEnsemble(members, ENSEMBLE_MEMBERS)
     else:
         params = resolve_params(model_type, overrides, seed, n_jobs)

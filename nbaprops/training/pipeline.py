@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
+from mlflow.entities import Metric, Param
 from mlflow.models import infer_signature
+from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH
 
 from nbaprops.models.regressors import Regressor, importance_of, n_estimators_of
 from nbaprops.seasons import metric_suffix
@@ -36,7 +38,7 @@ from nbaprops.tracking.plots import (
 from nbaprops.tracking.runlog import code_version, log_metrics, write_json
 from nbaprops.tracking.setup import phase_by_key
 from nbaprops.training.evaluation import Evaluation, evaluate
-from nbaprops.training.fit import FittedPropsModel, fit_props_model
+from nbaprops.training.fit import FittedPropsModel, MemberHook, fit_props_model
 from nbaprops.training.prepare import PreparedData
 from nbaprops.training.props import props_for_rows
 from nbaprops.training.regression_metrics import regression_metrics
@@ -57,6 +59,8 @@ class TrainSpec:
     min_history_games: int = MIN_HISTORY_GAMES
     seed: int = 42
     n_jobs: int = 2
+    executor: str = "local"
+    dask_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,31 @@ def _autolog(enable: bool) -> None:
     mlflow.lightgbm.autolog(**options)
 
 
-def _member_hook(parent_name: str) -> Callable[[str, Callable[[], Regressor]], Regressor]:
-    def hook(name: str, fit: Callable[[], Regressor]) -> Regressor:
+def _log_like_autolog(run_id: str, model: Any) -> None:
+    """What autologging records of a booster fitted out of its sight (on a Dask worker).
+
+    Its parameters, and its per-iteration evaluation curve as one stepped metric per eval set
+    and metric (`validation_0-rmse`, `valid_0-l2`), in as few batched calls as MLflow allows.
+    """
+    params = [Param(key, str(value)) for key, value in model.get_params().items()]
+    # both sklearn APIs keep the curves here: {eval set: {metric: [value per iteration]}}
+    curves: dict[str, dict[str, list[float]]] = getattr(model, "evals_result_", {}) or {}
+    timestamp = int(time.time() * 1000)
+    metrics = [
+        Metric(f"{eval_name}-{metric}", float(value), timestamp, step)
+        for eval_name, by_metric in curves.items()
+        for metric, values in by_metric.items()
+        for step, value in enumerate(values)
+    ]
+    client = mlflow.MlflowClient()
+    for start in range(0, len(params), MAX_PARAMS_TAGS_PER_BATCH):
+        client.log_batch(run_id, params=params[start : start + MAX_PARAMS_TAGS_PER_BATCH])
+    for start in range(0, len(metrics), MAX_METRICS_PER_BATCH):
+        client.log_batch(run_id, metrics=metrics[start : start + MAX_METRICS_PER_BATCH])
+
+
+def _member_hook(parent_name: str) -> MemberHook:
+    def hook(name: str, fit: Callable[[], Regressor], on_worker: bool) -> Regressor:
         parent = mlflow.active_run()
         assert parent is not None, "ensemble members are logged inside the parent run"
         experiment_id = parent.info.experiment_id
@@ -110,8 +137,9 @@ def _member_hook(parent_name: str) -> Callable[[str, Callable[[], Regressor]], R
         ) as child:
             mlflow.set_tags({"model_type": name, "ensemble_member": "true"})
             model = fit()
+            if on_worker:
+                _log_like_autolog(child.info.run_id, model)
             mlflow.log_metric("n_estimators", n_estimators_of(model))
-            del child
         return model
 
     return hook
@@ -244,7 +272,9 @@ def train_and_log(
         "project": "nba_props",
     }
     started = time.perf_counter()
-    _autolog(True)
+    # members fitted on Dask workers are logged by hand; autolog stays off so that an in-process
+    # cluster's worker threads cannot open stray runs of their own
+    _autolog(not (spec.model_type == "ensemble" and spec.executor == "dask"))
     try:
         with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
             fitted = fit_props_model(
@@ -259,6 +289,8 @@ def train_and_log(
                 seed=spec.seed,
                 n_jobs=spec.n_jobs,
                 member_hook=_member_hook(name),
+                executor=spec.executor,
+                dask_address=spec.dask_address,
             )
             evaluation = evaluate(
                 fitted,

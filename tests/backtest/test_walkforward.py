@@ -38,9 +38,7 @@ def _spec(**changes: object) -> BacktestSpec:
 
 
 def _prepared(seed: int, efficiency: float) -> PreparedData:
-    feed = SyntheticSource(
-        seed=seed, teams=6, seasons=SEASONS, market_efficiency=efficiency
-    ).load()
+    feed = SyntheticSource(seed=seed, teams=6, seasons=SEASONS, market_efficiency=efficiency).load()
     return prepare(feed, "PTS", "full")
 
 
@@ -84,9 +82,7 @@ def test_tracked_backtest_reads_back_with_every_metric_and_artifact(
     client = init_tracking(settings)
     experiment = client.get_experiment_by_name("Phase4_Production")
     assert experiment is not None
-    tracked = run_tracked_backtest(
-        prepared, _spec(), experiment.experiment_id, dt.date(2025, 6, 1)
-    )
+    tracked = run_tracked_backtest(prepared, _spec(), experiment.experiment_id, dt.date(2025, 6, 1))
     reader = MlflowClient(settings.resolved_tracking_uri)
     run = reader.get_run(tracked.run_id)
     assert run.info.status == "FINISHED"

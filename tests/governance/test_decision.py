@@ -18,6 +18,7 @@ POLICY = load_policy()
 # A candidate that clears every default criterion with room to spare.
 GOOD: dict[str, float] = {
     "val_mae": 4.30,
+    "wf_mae": 4.30,
     "mae_vs_baseline": 0.97,
     "leakage_suspected": 0.0,
     "wf_roi": 0.070,
@@ -178,17 +179,17 @@ def test_roi_reject_limit_needs_enough_bets(bets: int, wf_roi: float, verdict: s
     assert decision.verdict == verdict
 
 
-# (champion metrics, verdict): candidate GOOD has val_mae 4.30 and wf_roi 0.070; margins are
+# (champion metrics, verdict): candidate GOOD has wf_mae 4.30 and wf_roi 0.070; margins are
 # 0.02 points of MAE and 0.005 of ROI.
 CHAMPION_TABLE = [
     (None, "promote"),
-    ({"val_mae": 4.40, "wf_roi": 0.060}, "promote"),  # candidate better on both
-    ({"val_mae": 4.29, "wf_roi": 0.074}, "promote"),  # slightly worse, within the margins
-    ({"val_mae": 4.25, "wf_roi": 0.060}, "keep_in_staging"),  # MAE worse beyond the margin
-    ({"val_mae": 4.40, "wf_roi": 0.080}, "keep_in_staging"),  # ROI worse beyond the margin
-    ({"val_mae": 4.10, "wf_roi": 0.120}, "keep_in_staging"),  # worse on both
+    ({"wf_mae": 4.40, "wf_roi": 0.060}, "promote"),  # candidate better on both
+    ({"wf_mae": 4.29, "wf_roi": 0.074}, "promote"),  # slightly worse, within the margins
+    ({"wf_mae": 4.25, "wf_roi": 0.060}, "keep_in_staging"),  # MAE worse beyond the margin
+    ({"wf_mae": 4.40, "wf_roi": 0.080}, "keep_in_staging"),  # ROI worse beyond the margin
+    ({"wf_mae": 4.10, "wf_roi": 0.120}, "keep_in_staging"),  # worse on both
     ({}, "promote"),  # a champion without metrics cannot be compared
-    ({"val_mae": float("nan"), "wf_roi": 0.060}, "promote"),
+    ({"wf_mae": float("nan"), "wf_roi": 0.060}, "promote"),
 ]
 
 
@@ -200,11 +201,11 @@ def test_champion_comparison(champion: dict[str, float] | None, verdict: str) ->
     if champion is None:
         assert decision.champion_comparison == ()
     else:
-        assert [r.metric for r in decision.champion_comparison] == ["val_mae", "wf_roi"]
+        assert [r.metric for r in decision.champion_comparison] == ["wf_mae", "wf_roi"]
 
 
 def test_champion_comparison_records_the_bound() -> None:
-    decision = decide(GOOD, {"val_mae": 4.25, "wf_roi": 0.06}, POLICY)
+    decision = decide(GOOD, {"wf_mae": 4.25, "wf_roi": 0.06}, POLICY)
     mae, roi = decision.champion_comparison
     assert (mae.op, mae.threshold, mae.passed) == ("<=", pytest.approx(4.27), False)
     assert (roi.op, roi.threshold, roi.passed) == (">=", pytest.approx(0.055), True)
@@ -222,14 +223,14 @@ def test_champion_without_a_metric_passes_with_a_note() -> None:
 
 def test_candidate_missing_a_compared_metric_fails_the_comparison() -> None:
     candidate = {k: v for k, v in GOOD.items() if k != "wf_roi"}
-    decision = decide(candidate, {"val_mae": 4.4, "wf_roi": 0.06}, POLICY)
+    decision = decide(candidate, {"wf_mae": 4.4, "wf_roi": 0.06}, POLICY)
     roi = decision.champion_comparison[1]
     assert not roi.passed
     assert roi.value is None
 
 
 def test_hard_failure_rejects_even_when_better_than_champion() -> None:
-    decision = decide(_with(val_mae=5.6), {"val_mae": 5.9, "wf_roi": 0.01}, POLICY)
+    decision = decide(_with(val_mae=5.6), {"wf_mae": 5.9, "wf_roi": 0.01}, POLICY)
     assert decision.verdict == "reject"
     assert decision.reasons[0].startswith("accuracy:")
 
@@ -265,7 +266,7 @@ VERDICT_TABLE = [
     ("edge not significant", _with(roi_lower_95=-0.01), None, "keep_in_staging"),
     ("too few bets", _with(bet_count=300), None, "keep_in_staging"),
     ("win rate short", _with(wf_win_rate=0.54), None, "keep_in_staging"),
-    ("not the champion's equal", GOOD, {"val_mae": 4.0, "wf_roi": 0.07}, "keep_in_staging"),
+    ("not the champion's equal", GOOD, {"wf_mae": 4.0, "wf_roi": 0.07}, "keep_in_staging"),
     ("soft and hard failures", _with(wf_win_rate=0.5, val_mae=5.8), None, "reject"),
 ]
 
@@ -289,7 +290,7 @@ def test_hard_failures_are_listed_first() -> None:
 
 
 def test_to_dict_is_plain_json_with_every_criterion() -> None:
-    decision = decide(_with(val_mae=float("nan")), {"val_mae": 4.2, "wf_roi": 0.1}, POLICY)
+    decision = decide(_with(val_mae=float("nan")), {"wf_mae": 4.2, "wf_roi": 0.1}, POLICY)
     data = json.loads(json.dumps(decision.to_dict(), allow_nan=False))
     assert data["verdict"] == "reject"
     assert [c["name"] for c in data["criteria"]] == [c.name for c in POLICY.criteria]
@@ -301,7 +302,7 @@ def test_to_dict_is_plain_json_with_every_criterion() -> None:
 
 def test_decide_is_pure() -> None:
     candidate = MappingProxyType(dict(GOOD))
-    champion = MappingProxyType({"val_mae": 4.4, "wf_roi": 0.06})
+    champion = MappingProxyType({"wf_mae": 4.4, "wf_roi": 0.06})
     first = decide(candidate, champion, POLICY)
     assert decide(candidate, champion, POLICY) == first
     assert dict(candidate) == GOOD
@@ -322,7 +323,7 @@ metric_values = st.one_of(
 )
 def test_verdict_invariants(candidate: dict[str, float | None], with_champion: bool) -> None:
     present = {k: v for k, v in candidate.items() if v is not None}
-    champion = {"val_mae": 4.3, "wf_roi": 0.06} if with_champion else None
+    champion = {"wf_mae": 4.3, "wf_roi": 0.06} if with_champion else None
     decision = decide(present, champion, POLICY)
     results = (*decision.criteria, *decision.champion_comparison)
     if decision.verdict == "promote":

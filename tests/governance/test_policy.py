@@ -49,7 +49,7 @@ def test_packaged_default_carries_the_guide_thresholds() -> None:
     assert calibration.count_metric == "n_scored_props"
     profitability = policy.criterion("profitability")
     assert (profitability.reject_at, profitability.count_metric) == (0.0, "bet_count")
-    assert {c.metric for c in policy.champion.comparisons} == {"val_mae", "wf_roi"}
+    assert {c.metric for c in policy.champion.comparisons} == {"wf_mae", "wf_roi"}
     assert policy.drift.psi_moderate == 0.1
     assert policy.drift.psi_major == 0.25
     assert policy.drift.ks_statistic == 0.1
