@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,postgres,dask]'
 	touch $(STAMP)
 
-demo: $(STAMP) ## Run the main job on the embedded default (SQLite store in ./.nbaprops)
+demo: $(STAMP) ## Replay three weeks of the default feed through the whole loop (state in ./.nbaprops)
 	$(BIN)/nbaprops init
-	$(BIN)/nbaprops train --model xgboost --phase foundation
+	$(BIN)/nbaprops simulate --start 2025-01-06 --days 21
+	$(BIN)/nbaprops registry list
 	$(BIN)/nbaprops compare
+	@echo "Weekly reports: $(CURDIR)/.nbaprops/reports/"
+	@echo "Audit trail:    $(BIN)/nbaprops audit"
 	@echo "Browse the runs: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.nbaprops/mlflow.db"
 
 test: $(STAMP) ## Run the test suite (real MLflow, SMTP and PostgreSQL where the machine has them)
@@ -37,6 +40,8 @@ bench: $(STAMP) ## Speed benchmarks on the full four-season feed (ratios against
 	$(BIN)/python -m benchmarks.bench_data
 	$(BIN)/python -m benchmarks.bench_features
 	$(BIN)/python -m benchmarks.bench_training
+	$(BIN)/python -m benchmarks.bench_backtest
+	$(BIN)/python -m benchmarks.bench_report
 
 clean: ## Remove the virtual environment and local state
 	rm -rf $(VENV) .nbaprops .pytest_cache .mypy_cache .ruff_cache

@@ -52,7 +52,13 @@ def retrain(ctx: JobContext) -> dict[str, Any]:
         executor=settings.executor,
         dask_address=settings.dask_scheduler,
     )
-    result = train_and_log(data, spec, ctx.experiment_id(PRODUCTION_PHASE.experiment), ctx.run_for)
+    result = train_and_log(
+        data,
+        spec,
+        ctx.experiment_id(PRODUCTION_PHASE.experiment),
+        ctx.run_for,
+        started_at=ctx.replayed_start,
+    )
     info = register_run(ctx.client, ctx.engine, result.run_id, ctx.now, ctx.actor, ctx.model_name)
     problems = basic_checks(result.metrics)
     summary: dict[str, Any] = {
@@ -99,6 +105,7 @@ def _backtest_version(
         ctx.run_for,
         feature_set=recipe.feature_set,
         extra_tags={"model_version": version.version, "registered_model": ctx.model_name},
+        started_at=ctx.replayed_start,
     )
     window = ctx.client.get_run(tracked.run_id).data.tags["backtest_window"]
     return tracked.run_id, window

@@ -1,21 +1,58 @@
 """The `nbaprops` command line: manual triggers for every job and the lab's own commands.
 
-Each command builds `Settings` once and passes it down; exit code 2 means bad input.
+Each command builds `Settings` once and passes it down; exit code 2 means bad input. Bad
+settings and bad input data stop here with one line naming the variable, file, row or column
+(never a traceback): see jobs/config_check.py and `BAD_INPUT_ERRORS`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from nbaprops.settings import Settings
+from jobs.config_check import ConfigurationError, check_settings, load_settings
+
+BAD_INPUT_EXIT_CODE = 2
 
 
-@click.group()
+def _bad_input_errors() -> tuple[type[Exception], ...]:
+    """The error classes that mean bad input (data, season, policy, schedule, settings)."""
+    from governance.policy import PolicyError
+    from jobs.scheduler_settings import ScheduleError
+    from nbaprops.data.errors import DataValidationError
+    from nbaprops.data.shift import ShiftSpecError
+    from nbaprops.seasons import SeasonError
+
+    return (
+        ConfigurationError,
+        DataValidationError,
+        PolicyError,
+        ScheduleError,
+        SeasonError,
+        ShiftSpecError,
+    )
+
+
+class NbapropsGroup(click.Group):
+    """The top-level group: a bad-input error from any command exits 2 with its message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _bad_input_errors() as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(BAD_INPUT_EXIT_CODE)
+
+
+@click.group(cls=NbapropsGroup)
 @click.version_option(package_name="nbaprops")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Self-running tracking and governance for an NBA player-props model."""
-    ctx.obj = Settings()
+    settings = load_settings()
+    check_settings(settings, ctx.invoked_subcommand)
+    ctx.obj = settings
 
 
 def _register_groups() -> None:

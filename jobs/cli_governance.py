@@ -77,8 +77,10 @@ def open_governance(settings: Settings, quiet: bool = False) -> Governance:
 
 
 def _policy() -> Policy:
+    """The policy NBAPROPS_POLICY_FILE names (the packaged default when unset)."""
+    settings = click.get_current_context().find_object(Settings)
     try:
-        return load_policy()
+        return load_policy(settings.policy_file if settings is not None else None)
     except PolicyError as exc:
         fail(str(exc))
         raise AssertionError("unreachable") from exc

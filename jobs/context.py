@@ -62,6 +62,11 @@ class JobContext:
     actor: str = SCHEDULER_ACTOR
 
     @property
+    def replayed_start(self) -> dt.datetime | None:
+        """The start time runs carry when this is a replayed (past) day; None for today."""
+        return None if self.run_for == dt.datetime.now(dt.UTC).date() else self.now
+
+    @property
     def model_name(self) -> str:
         """The registered model the loop governs."""
         return self.settings.registered_model

@@ -20,7 +20,7 @@ from governance.registry import PRODUCTION, version_by_alias
 from governance.serving import ServedModel, load_version
 from jobs.context import JobContext
 from jobs.live import LivePredictions
-from nbaprops.tracking.runlog import log_metrics, write_json
+from nbaprops.tracking.runlog import log_metrics, start_tracked_run, write_json
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT
 from nbaprops.training.prepare import PreparedData, prepare
 
@@ -86,10 +86,11 @@ def _log_drift_run(ctx: JobContext, version: str, report: DriftReport, live_mae:
         "run_for": str(ctx.run_for),
         "project": "nba_props",
     }
-    with mlflow.start_run(
-        experiment_id=ctx.experiment_id(MONITORING_EXPERIMENT),
-        run_name=f"{ctx.run_for:%Y%m%d}_drift_v{version}",
-        tags=tags,
+    with start_tracked_run(
+        ctx.experiment_id(MONITORING_EXPERIMENT),
+        f"{ctx.run_for:%Y%m%d}_drift_v{version}",
+        tags,
+        ctx.replayed_start,
     ) as run:
         log_metrics(
             {

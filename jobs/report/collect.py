@@ -41,6 +41,7 @@ from jobs.report.queries import (
     get_run_or_none,
     latest_backtest_run,
     project_experiments,
+    registered_ms,
     runs_in_week,
     version_by_alias,
     versions_registered_between,
@@ -113,7 +114,7 @@ def _version_ref(version: ModelVersion) -> ModelVersionRef:
         tags.get("semver"),
         tags.get("lifecycle", "none"),
         version.run_id or tags.get("run_id", ""),
-        from_ms(int(version.creation_timestamp)),
+        from_ms(registered_ms(version)),
     )
 
 
@@ -259,7 +260,7 @@ def collect_weekly_report(
     this = week_activity(client, experiments, window)
     last = week_activity(client, experiments, before)
     versions = versions_registered_between(client, registered_model, before.start_ms, window.end_ms)
-    this_week_versions = [v for v in versions if int(v.creation_timestamp) >= window.start_ms]
+    this_week_versions = [v for v in versions if registered_ms(v) >= window.start_ms]
     production = production_view(
         client, audit, registered_model, experiments, window, this.monitoring
     )

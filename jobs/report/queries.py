@@ -188,15 +188,30 @@ def versions_registered_between(
         )
         scanned += len(page)
         for version in page:
-            created = int(version.creation_timestamp or 0)
+            created = registered_ms(version)
             if created < start_ms:
-                return sorted(found, key=lambda v: (v.creation_timestamp, int(v.version)))
+                return sorted(found, key=lambda v: (registered_ms(v), int(v.version)))
             if created < end_ms:
                 found.append(version)
         token = page.token
         if not token:
             break
-    return sorted(found, key=lambda v: (v.creation_timestamp, int(v.version)))
+    return sorted(found, key=lambda v: (registered_ms(v), int(v.version)))
+
+
+def registered_ms(version: ModelVersion) -> int:
+    """When a version was registered, in ms: its `registered_at` tag (the governance clock, the
+    simulated day in a replay), else the registry's own creation time."""
+    text = (version.tags or {}).get("registered_at")
+    if text:
+        try:
+            when = dt.datetime.fromisoformat(text)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.UTC)
+            return int(when.timestamp() * 1000)
+        except ValueError:
+            pass
+    return int(version.creation_timestamp or 0)
 
 
 def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:

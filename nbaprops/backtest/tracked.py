@@ -26,7 +26,7 @@ from nbaprops.betting.metrics import SHARPE_CONVENTION
 from nbaprops.seasons import metric_suffix
 from nbaprops.tracking.naming import run_name
 from nbaprops.tracking.plots import bankroll_plot, calibration_plot, roi_by_edge_plot
-from nbaprops.tracking.runlog import code_version, log_metrics, write_json
+from nbaprops.tracking.runlog import code_version, log_metrics, start_tracked_run, write_json
 from nbaprops.training.prepare import PreparedData
 
 
@@ -123,6 +123,7 @@ def run_tracked_backtest(
     feature_set: str = "full",
     progress: Progress | None = None,
     extra_tags: dict[str, str] | None = None,
+    started_at: dt.datetime | None = None,
 ) -> TrackedBacktest:
     """Run the backtest and log it; the parent run is FAILED if anything raises."""
     name = run_name(day, spec.model_type, feature_set, f"wf-refit{spec.refit_days}d")
@@ -140,7 +141,7 @@ def run_tracked_backtest(
         "project": "nba_props",
         **(extra_tags or {}),
     }
-    with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
+    with start_tracked_run(experiment_id, name, tags, started_at) as run:
         result = run_backtest(data, spec, progress)
         mlflow.set_tag("backtest_window", window_label(result))
         if result.warnings:

@@ -432,7 +432,7 @@ class SyntheticSource:
     seed: int = 42
     teams: int = 30
     seasons: Sequence[str] = DEFAULT_SEASONS
-    market_efficiency: float = 0.5
+    market_efficiency: float = 0.2
 
     def __post_init__(self) -> None:
         given = self.seasons.split(",") if isinstance(self.seasons, str) else self.seasons

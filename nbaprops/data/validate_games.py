@@ -253,6 +253,18 @@ def _parse_season(
         "{value!r} is not a season; write it as 2024-25, or remove the column to derive it",
     )
     out["season"] = given.where(~empty, derived).fillna("").astype("str")
+    # In date order the season labels never go back: a later game of an earlier season means
+    # a wrong date or a wrong label (seasons only ever follow each other).
+    start = pd.to_numeric(out["season"].str[:4], errors="coerce")
+    in_order = out["game_date"].dropna().sort_values(kind="stable").index
+    behind = (start[in_order] < start[in_order].cummax()).reindex(out.index, fill_value=False)
+    log.add_cells(
+        raw[LINE][behind],
+        values[behind],
+        cols["season"],
+        "season {value!r} is out of date order: an earlier game_date already belongs to a "
+        "later season; fix this row's game_date or season, or remove the column to derive it",
+    )
 
 
 def _season_label(text: str) -> str | None:

@@ -8,6 +8,7 @@ Models use the scikit-learn API so MLflow's XGBoost/LightGBM autologging sees ev
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
@@ -103,7 +104,12 @@ def fit_regressor(
     model = make_regressor(model_type, params)
     kwargs: dict[str, Any] = {}
     if eval_set:
-        kwargs["eval_set"] = list(eval_set)
+        if model_type == "lightgbm" and "eval_X" in inspect.signature(model.fit).parameters:
+            # LightGBM 4.7 deprecates eval_set in favour of eval_X / eval_y
+            kwargs["eval_X"] = tuple(x for x, _ in eval_set)
+            kwargs["eval_y"] = tuple(y for _, y in eval_set)
+        else:
+            kwargs["eval_set"] = list(eval_set)
         if model_type == "xgboost":
             kwargs["verbose"] = False
     model.fit(X, y, **kwargs)

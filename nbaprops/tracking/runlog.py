@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import subprocess
@@ -49,3 +50,26 @@ def code_version() -> str:
         sha = ""
     version = getattr(nbaprops, "__version__", "0")
     return f"{version}+{sha}" if sha else version
+
+
+def start_tracked_run(
+    experiment_id: str,
+    run_name: str,
+    tags: Mapping[str, str],
+    started_at: dt.datetime | None = None,
+) -> mlflow.ActiveRun:
+    """`mlflow.start_run`, or, for a replayed day, a run whose start time is that day.
+
+    Weekly reports select runs by start time, so a season replay must log its runs at the
+    simulated time: the run is created with that start time, then resumed as the active run.
+    """
+    if started_at is None:
+        return mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags))
+    client = mlflow.MlflowClient()
+    run = client.create_run(
+        experiment_id,
+        start_time=int(started_at.timestamp() * 1000),
+        tags={**tags, "mlflow.runName": run_name},
+        run_name=run_name,
+    )
+    return mlflow.start_run(run_id=run.info.run_id)

@@ -35,7 +35,7 @@ from nbaprops.tracking.plots import (
     feature_importance_plot,
     residuals_plot,
 )
-from nbaprops.tracking.runlog import code_version, log_metrics, write_json
+from nbaprops.tracking.runlog import code_version, log_metrics, start_tracked_run, write_json
 from nbaprops.tracking.setup import phase_by_key
 from nbaprops.training.evaluation import Evaluation, evaluate
 from nbaprops.training.fit import FittedPropsModel, MemberHook, fit_props_model
@@ -220,7 +220,11 @@ def split_rows(data: PreparedData, spec: TrainSpec) -> tuple[np.ndarray, np.ndar
 
 
 def train_and_log(
-    data: PreparedData, spec: TrainSpec, experiment_id: str, day: dt.date
+    data: PreparedData,
+    spec: TrainSpec,
+    experiment_id: str,
+    day: dt.date,
+    started_at: dt.datetime | None = None,
 ) -> TrainResult:
     """Fit, evaluate and log one run (plus one child run per ensemble member)."""
     phase = phase_by_key(spec.phase)
@@ -276,7 +280,7 @@ def train_and_log(
     # cluster's worker threads cannot open stray runs of their own
     _autolog(not (spec.model_type == "ensemble" and spec.executor == "dask"))
     try:
-        with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
+        with start_tracked_run(experiment_id, name, tags, started_at) as run:
             fitted = fit_props_model(
                 X.iloc[train].reset_index(drop=True),
                 y[train],
