@@ -25,7 +25,7 @@ demo: $(STAMP) ## Replay three weeks of the default feed through the whole loop 
 	@echo "Browse the runs: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.nbaprops/mlflow.db"
 
 test: $(STAMP) ## Run the test suite (real MLflow, SMTP and PostgreSQL where the machine has them)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP) ## ruff lint + format check and mypy
 	$(BIN)/ruff check .

@@ -18,7 +18,12 @@ import click
 from pydantic import ValidationError
 
 from jobs.console import fail, print_json, print_table
-from jobs.scheduler_settings import ScheduleError, SchedulerSettings
+from jobs.scheduler_settings import (
+    ScheduleError,
+    SchedulerSettings,
+    schedule_variable,
+    timeout_variable,
+)
 from jobs.types import utc_now
 from nbaprops.settings import Settings
 
@@ -37,11 +42,17 @@ def _scheduler_settings() -> SchedulerSettings:
     try:
         return SchedulerSettings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"NBAPROPS_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
-        fail(f"invalid scheduler setting: {problems}", EXIT_BAD_INPUT)
+        problems = []
+        for err in exc.errors():
+            head, *rest = (str(part) for part in err["loc"])
+            if head == "timeouts" and rest:
+                variable = timeout_variable(rest[0])
+            elif head == "schedules" and rest:
+                variable = schedule_variable(rest[0])
+            else:
+                variable = f"NBAPROPS_{head.upper()}"
+            problems.append(f"{variable}: {str(err['msg']).removeprefix('Value error, ')}")
+        fail(f"invalid scheduler setting: {'; '.join(problems)}", EXIT_BAD_INPUT)
         raise AssertionError("unreachable") from exc
 
 

@@ -18,8 +18,8 @@ from pydantic import SecretStr, ValidationError
 from nbaprops.settings import Settings
 
 ENV_PREFIX = "NBAPROPS_"
-# Settings whose value may hold a credential: never echoed in a message.
-_SENSITIVE_WORDS = ("password", "url", "uri")
+# Settings whose value may hold a credential (a password, a URL with one): never echoed.
+_SENSITIVE_SUFFIXES = ("password", "_url", "_uri")
 
 
 class ConfigurationError(ValueError):
@@ -48,7 +48,7 @@ def variable_of(field: str) -> str:
 
 def _shown(field: str, value: Any) -> str:
     """`=value` for a message, or nothing for a setting that may hold a credential."""
-    if isinstance(value, SecretStr) or any(word in field for word in _SENSITIVE_WORDS):
+    if isinstance(value, SecretStr) or field.endswith(_SENSITIVE_SUFFIXES):
         return ""
     return f"={value!r}"
 

@@ -65,11 +65,14 @@ def start_tracked_run(
     """
     if started_at is None:
         return mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags))
+    from mlflow.tracking.context.registry import resolve_tags
+
     client = mlflow.MlflowClient()
     run = client.create_run(
         experiment_id,
         start_time=int(started_at.timestamp() * 1000),
-        tags={**tags, "mlflow.runName": run_name},
+        # the context tags start_run adds (user, source, MLFLOW_RUN_CONTEXT: the job's run)
+        tags=resolve_tags({**tags, "mlflow.runName": run_name}),
         run_name=run_name,
     )
     return mlflow.start_run(run_id=run.info.run_id)

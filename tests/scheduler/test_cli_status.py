@@ -59,7 +59,9 @@ def test_jobs_list_before_any_daemon_computes_next_runs(kit: Any, env: dict[str,
 def test_jobs_run_exit_codes(kit: Any, env: dict[str, str]) -> None:
     ok = kit.invoke(env, "jobs", "run", "ingest", "--date", "2025-01-13", "--json")
     assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.stdout)["status"] == "skipped"  # the placeholder task
+    outcome = json.loads(ok.stdout)
+    assert outcome["status"] == "succeeded"
+    assert outcome["summary"]["note"] == "no Production model yet"
     failed = kit.invoke(env, "jobs", "run", "fault_raise")
     assert failed.exit_code == 1
     assert "InjectedFault" in failed.stderr
@@ -70,7 +72,7 @@ def test_jobs_run_exit_codes(kit: Any, env: dict[str, str]) -> None:
     assert bad_date.exit_code == 2
     assert "use YYYY-MM-DD" in bad_date.stderr
     listed = {j["name"]: j for j in json.loads(kit.invoke(env, "jobs", "list", "--json").stdout)}
-    assert listed["ingest"]["last"]["status"] == "skipped"
+    assert listed["ingest"]["last"]["status"] == "succeeded"
     assert listed["ingest"]["last"]["run_for"] == "2025-01-13"
     assert listed["fault_raise"]["last"]["status"] == "failed"  # shown: it has history
 

@@ -117,7 +117,7 @@ def test_every_declared_job_resolves_to_a_function() -> None:
         lookup("nightly")
 
 
-def test_the_task_stubs_return_a_typed_result(settings: Any) -> None:
+def test_every_production_job_returns_a_typed_result_on_a_fresh_store(settings: Any) -> None:
     for spec in PRODUCTION_JOBS:
         result = spec.resolve()(settings, dt.date(2025, 1, 13))
         assert isinstance(result, JobResult)
