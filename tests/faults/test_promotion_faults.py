@@ -99,4 +99,3 @@ def test_a_promotion_killed_mid_move_is_completed_once_by_the_next_command(
     again = nbaprops.invoke("registry", "list")
     assert again.exit_code == 0 and "repaired" not in again.stderr
     assert health.audit_actions() == actions  # recorded once
-

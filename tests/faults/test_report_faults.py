@@ -43,8 +43,10 @@ def run_job(runner: JobRunner, name: str, day: dt.date) -> Any:
 def backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     """Record the outbox's retry backoff instead of sleeping through it."""
     sleeps: list[float] = []
-    monkeypatch.setitem(deliver.__kwdefaults__, "sleep", sleeps.append)
-    monkeypatch.setitem(Outbox.flush.__kwdefaults__, "sleep", sleeps.append)
+    for function in (deliver, Outbox.flush):
+        defaults = function.__kwdefaults__
+        assert defaults is not None and "sleep" in defaults
+        monkeypatch.setitem(defaults, "sleep", sleeps.append)
     yield sleeps
 
 
@@ -121,19 +123,23 @@ def test_smtp_down_for_weeks_then_back_delivers_each_report_once_oldest_first(
     assert smtp.message_ids() == ids  # each exactly once
     assert health.outbox()["sent"] == waiting and health.outbox()["pending"] == []
     jobs = [(row.job, row.status) for row in health.history()]
-    assert jobs == [("weekly_report", "succeeded"), ("outbox_retry", "succeeded")] * 3 + [
-        ("outbox_retry", "succeeded")
-    ] * 2
+    assert (
+        jobs
+        == [("weekly_report", "succeeded"), ("outbox_retry", "succeeded")] * 3
+        + [("outbox_retry", "succeeded")] * 2
+    )
     health.assert_healthy(production="1")
+
+
+_REAL_FDOPEN = os.fdopen
 
 
 class _FullDisk:
     """An open file whose writes stop half-way with ENOSPC (the failing writer)."""
 
-    real_fdopen = staticmethod(os.fdopen)
-
     def __init__(self, fd: int, mode: str) -> None:
-        self._handle = self.real_fdopen(fd, mode)
+        assert mode == "wb"
+        self._handle = _REAL_FDOPEN(fd, "wb")
 
     def __enter__(self) -> _FullDisk:
         return self

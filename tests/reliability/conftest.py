@@ -166,6 +166,19 @@ def settings_environment() -> Callable[..., dict[str, str]]:
 # --- a snapshot of everything a bad input must leave untouched ---------------------------------
 
 
+def _run_record(run: Any) -> tuple[Any, ...]:
+    info, data = run.info, run.data
+    return (
+        info.run_id,
+        info.status,
+        info.end_time,
+        info.lifecycle_stage,
+        sorted(data.params.items()),
+        sorted(data.metrics.items()),
+        sorted(data.tags.items()),
+    )
+
+
 def snapshot(settings: Settings) -> dict[str, Any]:
     """Experiments, runs (status, params, metrics, tags), registered models and versions
     (tags, aliases), every state-DB row, and the files of the state folder."""
@@ -196,14 +209,7 @@ def snapshot(settings: Settings) -> dict[str, Any]:
             (e.experiment_id, e.name, e.lifecycle_stage, sorted(e.tags.items()))
             for e in experiments
         ),
-        "runs": sorted(
-            (
-                r.info.run_id, r.info.status, r.info.end_time, r.info.lifecycle_stage,
-                sorted(r.data.params.items()), sorted(r.data.metrics.items()),
-                sorted(r.data.tags.items()),
-            )
-            for r in runs
-        ),  # fmt: skip
+        "runs": sorted(_run_record(r) for r in runs),
         "models": sorted(
             (m.name, sorted(m.aliases.items()), sorted(m.tags.items()))
             for m in client.search_registered_models()
@@ -287,4 +293,3 @@ def auth_smtp() -> Iterator[Callable[[str, str], AuthSmtpServer]]:
 @pytest.fixture
 def repository_root() -> Path:
     return Path(__file__).resolve().parents[2]
-

@@ -19,8 +19,10 @@ from nbaprops.tracking.setup import init_tracking
 
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".sh", ".txt", ".j2"}
 TEXT_NAMES = {"Dockerfile", "Makefile", "compose.yaml"}
-SKIPPED_DIRS = {".venv", ".git", "mlruns", ".nbaprops", "node_modules", "__pycache__", ".mypy_cache",
-                ".ruff_cache", ".pytest_cache", "nbaprops.egg-info"}  # fmt: skip
+SKIPPED_DIRS = {
+    ".venv", ".git", "mlruns", ".nbaprops", "node_modules", "__pycache__", ".mypy_cache",
+    ".ruff_cache", ".pytest_cache", "nbaprops.egg-info",
+}  # fmt: skip
 ANY_ADDRESS = "0.0.0.0"
 # Where 0.0.0.0 may appear: inside the compose network only (published ports stay on
 # 127.0.0.1), the guide's table describing those containers, and the tests that pin both.
@@ -45,12 +47,13 @@ def text_files(root: Path) -> Iterator[Path]:
 
 def call_text(source: str, start: int) -> str:
     """The text of a call from `start` (its name) to its closing parenthesis."""
-    depth, index = 0, source.index("(", start)
-    for index in range(index, len(source)):
-        depth += {"(": 1, ")": -1}.get(source[index], 0)
+    depth, end = 0, source.index("(", start)
+    while end < len(source):
+        depth += {"(": 1, ")": -1}.get(source[end], 0)
         if depth == 0:
             break
-    return source[start : index + 1]
+        end += 1
+    return source[start : end + 1]
 
 
 def test_no_server_listens_on_every_interface_outside_the_compose_network(
@@ -108,7 +111,7 @@ def test_models_are_loaded_by_registry_version_only(repository_root: Path) -> No
     """The only loader of models and pickles is governance/serving.py, by models:/NAME/VERSION
     of the configured registry, and the probability layer from that version's own run."""
     loaders = re.compile(r"(load_model|pickle\.loads?|joblib\.load|torch\.load)\(")
-    found = {}
+    found: dict[str, list[str]] = {}
     for package in PRODUCT_PACKAGES:
         for path in (repository_root / package).rglob("*.py"):
             for match in loaders.finditer(path.read_text()):
@@ -141,4 +144,3 @@ def test_a_version_loads_from_the_configured_registry_and_from_nowhere_else(
     other.delete_registered_model(MODEL_NAME)
     with pytest.raises(UnknownVersionError):
         load_version(other, version.version)  # not found here; no fallback to another store
-

@@ -138,7 +138,9 @@ def test_a_full_cycle_uses_the_smtp_password_and_writes_it_nowhere(
     caplog.set_level(logging.DEBUG)
     days = list(replay(settings, dt.date(2025, 1, 6), 8, retrain_every=8))
     runner = JobRunner(
-        settings, SchedulerSettings(_env_file=None), state_engine(settings)  # type: ignore[call-arg]
+        settings,
+        SchedulerSettings(_env_file=None),  # type: ignore[call-arg]
+        state_engine(settings),
     )
     child = runner.run(lookup("weekly_report"), dt.date(2025, 1, 20), trigger="manual")
 
