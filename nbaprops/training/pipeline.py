@@ -25,7 +25,7 @@ from mlflow.entities import Metric, Param
 from mlflow.models import infer_signature
 from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH
 
-from nbaprops.models.regressors import Regressor, importance_of, n_estimators_of
+from nbaprops.models.regressors import DEFAULT_PARAMS, Regressor, importance_of, n_estimators_of
 from nbaprops.seasons import metric_suffix
 from nbaprops.splits import time_split
 from nbaprops.tracking.naming import key_param, run_name
@@ -235,7 +235,12 @@ def train_and_log(
             "add seasons or teams (see `nbaprops data generate --help`)"
         )
     X, y, seg = data.X, data.y, data.segments
-    name = run_name(day, spec.model_type, spec.feature_set, key_param(spec.model_type, spec.params))
+    name = run_name(
+        day,
+        spec.model_type,
+        spec.feature_set,
+        key_param(spec.model_type, {**DEFAULT_PARAMS.get(spec.model_type, {}), **spec.params}),
+    )
     train_props = props_for_rows(seg.iloc[train].reset_index(drop=True), data.lines, data.target)
     val_seg = seg.iloc[val].reset_index(drop=True)
     val_props = props_for_rows(val_seg, data.lines, data.target)
