@@ -23,8 +23,12 @@ def _bad_input_errors() -> tuple[type[Exception], ...]:
     from nbaprops.data.errors import DataValidationError
     from nbaprops.data.shift import ShiftSpecError
     from nbaprops.seasons import SeasonError
+    from nbaprops.splits import SplitError
+    from nbaprops.training.pipeline import NotEnoughDataError
 
     return (
+        NotEnoughDataError,
+        SplitError,
         ConfigurationError,
         DataValidationError,
         PolicyError,

@@ -18,7 +18,12 @@ def status(message: str, quiet: bool = False) -> Iterator[None]:
     started = time.perf_counter()
     if not quiet:
         click.echo(f"{message}…", err=True, nl=False)
-    yield
+    try:
+        yield
+    except BaseException:
+        if not quiet:
+            click.echo(" failed", err=True)
+        raise
     if not quiet:
         click.echo(f" {time.perf_counter() - started:.1f}s", err=True)
 

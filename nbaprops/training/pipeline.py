@@ -46,6 +46,10 @@ from nbaprops.training.regression_metrics import regression_metrics
 MIN_HISTORY_GAMES = 3
 
 
+class NotEnoughDataError(ValueError):
+    """The feed has too few dated games with history to split into training and validation."""
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """What to train: model type, phase, feature set, calibration, overrides and the split."""
@@ -230,9 +234,11 @@ def train_and_log(
     phase = phase_by_key(spec.phase)
     train, val = split_rows(data, spec)
     if len(train) == 0 or len(val) == 0:
-        raise ValueError(
-            "not enough data to train: the feed needs several weeks of games with history; "
-            "add seasons or teams (see `nbaprops data generate --help`)"
+        raise NotEnoughDataError(
+            f"not enough data to train: {len(train)} training and {len(val)} validation rows "
+            f"have {spec.min_history_games}+ earlier games; the feed needs several weeks of "
+            "games (a CSV folder: more dates or players; the synthetic feed: more teams or "
+            "seasons)"
         )
     X, y, seg = data.X, data.y, data.segments
     name = run_name(
