@@ -5,10 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,38 +26,6 @@ CANDIDATE = {
 }
 
 
-def _pg_command(args: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *args]
-    return args
-
-
-@pytest.fixture(scope="module")
-def postgres_socket_dir() -> Iterator[str]:
-    """A throwaway PostgreSQL 15 server on a Unix socket, for the module's tests."""
-    if not (shutil.which("initdb") and shutil.which("pg_ctl")):
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
-    if os.geteuid() == 0 and not shutil.which("runuser"):
-        pytest.skip("running as root without runuser: cannot start PostgreSQL")
-    folder = tempfile.mkdtemp(prefix="nbaprops-pg-")
-    if os.geteuid() == 0:
-        shutil.chown(folder, user="postgres")
-    data = os.path.join(folder, "data")
-
-    def pg(*args: str) -> None:
-        subprocess.run(_pg_command(list(args)), check=True, capture_output=True)
-
-    pg("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-N")
-    log = os.path.join(folder, "log")
-    pg("pg_ctl", "-D", data, "-o", f"-k {folder} -h '' -F", "-l", log, "-w", "start")
-    try:
-        yield folder
-    finally:
-        pg("pg_ctl", "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 _schema_numbers = itertools.count()
 
 
@@ -71,7 +35,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
     if request.param == "sqlite":
         engine = sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}")
     else:
-        socket_dir = request.getfixturevalue("postgres_socket_dir")
+        socket_dir = request.getfixturevalue("registry_pg_socket")  # tests/governance/conftest.py
         schema = f"audit_{next(_schema_numbers)}"
         url = f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
         with sa.create_engine(url).begin() as conn:
