@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     DDL,
     Column,
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -182,6 +183,41 @@ def _check(entry: AuditEntry) -> None:
         raise AuditError("model_name is empty; name the registered model")
 
 
+def insert_entry(conn: Connection, entry: AuditEntry) -> int:
+    """Append one entry inside the caller's transaction and return its id.
+
+    The registry's intents use it to write their audit rows in the same transaction that marks
+    the intent complete; AuditTrail.record wraps it in a transaction of its own.
+    """
+    _check(entry)
+    decision = None
+    if entry.decision is not None:
+        try:
+            decision = json.dumps(dict(entry.decision), sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise AuditError(
+                f"the decision cannot be stored as JSON ({exc}); pass Decision.to_dict() "
+                "or a mapping of plain values without NaN"
+            ) from exc
+    result = conn.execute(
+        audit_log.insert().values(
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            model_name=entry.model_name,
+            version=entry.version,
+            from_state=entry.from_state,
+            to_state=entry.to_state,
+            decision=decision,
+            reason=entry.reason,
+        )
+    )
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:
+        raise AuditError("the database returned no id for the new audit entry")
+    return int(key[0])
+
+
 class AuditTrail:
     """Append and read the audit_log table through a SQLAlchemy engine."""
 
@@ -198,33 +234,8 @@ class AuditTrail:
 
     def record(self, entry: AuditEntry) -> int:
         """Append one entry and return its id; the entry's own id is ignored."""
-        _check(entry)
-        decision = None
-        if entry.decision is not None:
-            try:
-                decision = json.dumps(dict(entry.decision), sort_keys=True, allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                raise AuditError(
-                    f"the decision cannot be stored as JSON ({exc}); pass Decision.to_dict() "
-                    "or a mapping of plain values without NaN"
-                ) from exc
-        values = {
-            "at": entry.at,
-            "actor": entry.actor,
-            "action": entry.action,
-            "model_name": entry.model_name,
-            "version": entry.version,
-            "from_state": entry.from_state,
-            "to_state": entry.to_state,
-            "decision": decision,
-            "reason": entry.reason,
-        }
         with self.engine.begin() as conn:
-            result = conn.execute(audit_log.insert().values(**values))
-            key = result.inserted_primary_key
-        if key is None or key[0] is None:
-            raise AuditError("the database returned no id for the new audit entry")
-        return int(key[0])
+            return insert_entry(conn, entry)
 
     def since(self, when: dt.datetime | None = None, limit: int | None = None) -> list[AuditEntry]:
         """Entries at or after `when` (all with None), oldest first; with `limit`, the latest N."""

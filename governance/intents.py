@@ -27,7 +27,6 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sqlalchemy import (
     Column,
-    Connection,
     Engine,
     Integer,
     MetaData,
@@ -38,7 +37,7 @@ from sqlalchemy import (
     update,
 )
 
-from governance.audit import AuditEntry, AuditTrail, UtcDateTime, audit_entry, audit_log
+from governance.audit import AuditEntry, AuditTrail, UtcDateTime, audit_entry, insert_entry
 from governance.intent_steps import IntentError, Step, apply_step, entry_from_step
 
 StepHook = Callable[[int], None]
@@ -128,26 +127,6 @@ def pending_intents(engine: Engine, model_name: str | None = None) -> list[Inten
     ]
 
 
-def _insert_audit(conn: Connection, entry: AuditEntry) -> None:
-    """Insert one audit row inside the caller's transaction (same encoding as AuditTrail)."""
-    decision = None
-    if entry.decision is not None:
-        decision = json.dumps(dict(entry.decision), sort_keys=True, allow_nan=False)
-    conn.execute(
-        audit_log.insert().values(
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            model_name=entry.model_name,
-            version=entry.version,
-            from_state=entry.from_state,
-            to_state=entry.to_state,
-            decision=decision,
-            reason=entry.reason,
-        )
-    )
-
-
 def complete_intent(
     engine: Engine,
     intent: Intent,
@@ -169,7 +148,7 @@ def complete_intent(
         if done.rowcount != 1:
             return False
         for entry in (*entries, *extra):
-            _insert_audit(conn, entry)
+            insert_entry(conn, entry)
     return True
 
 
