@@ -27,7 +27,7 @@ from typing import Any
 from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
-from governance.evaluation import (
+from governance.evidence import (
     Evaluation,
     decision_rows,
     decision_text,

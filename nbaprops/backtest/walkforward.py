@@ -18,6 +18,7 @@ import pandas as pd
 
 from nbaprops.backtest.executor import Progress, run_folds
 from nbaprops.backtest.folds import FoldResult, FoldSpec
+from nbaprops.betting.bets import simulate_bets
 from nbaprops.betting.ledger import BetLedger
 from nbaprops.betting.metrics import (
     brier_score,
@@ -26,7 +27,6 @@ from nbaprops.betting.metrics import (
     roi,
     sharpness,
 )
-from nbaprops.betting.simulate import simulate_bets
 from nbaprops.seasons import metric_suffix
 from nbaprops.splits import Fold, SplitError, walk_forward_folds
 from nbaprops.training.prepare import PreparedData

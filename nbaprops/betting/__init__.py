@@ -3,6 +3,7 @@
 Pure functions on numbers and frames; nothing here talks to MLflow or the outside world.
 """
 
+from nbaprops.betting.bets import PropsFrameError, simulate_bets
 from nbaprops.betting.calibration import (
     Calibrator,
     IsotonicCalibrator,
@@ -40,7 +41,6 @@ from nbaprops.betting.probability import (
     prob_under,
     sigma_by_tier,
 )
-from nbaprops.betting.simulate import PropsFrameError, simulate_bets
 from nbaprops.betting.uncertainty import (
     bootstrap_lower_bound,
     roi_lower_bound,

@@ -11,7 +11,7 @@ import pytest
 from nbaprops.backtest.executor import ExecutorError, run_folds
 from nbaprops.backtest.folds import FoldResult
 from nbaprops.backtest.walkforward import BacktestSpec, backtest_metrics, plan_folds
-from nbaprops.betting.simulate import simulate_bets
+from nbaprops.betting.bets import simulate_bets
 from nbaprops.data.feed import Feed
 from nbaprops.splits import Fold
 from nbaprops.training.prepare import PreparedData, prepare

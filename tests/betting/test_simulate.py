@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nbaprops.betting.bets import PropsFrameError, simulate_bets
 from nbaprops.betting.ledger import LEDGER_COLUMNS, SUMMARY_KEYS
-from nbaprops.betting.simulate import PropsFrameError, simulate_bets
 
 D1, D2 = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02")
 B = 10 / 11  # net payout at -110

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbaprops.betting.simulate import simulate_bets
+from nbaprops.betting.bets import simulate_bets
 
 OVERROUND = 2 * 110 / 210  # -110 each way on a 50/50 prop
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from jobs.cli import cli
+from jobs.cli.main import cli
 
 BAD = Path(__file__).parent / "bad"
 AS_OF = "2025-06-30"

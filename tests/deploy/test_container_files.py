@@ -294,7 +294,7 @@ def test_no_password_is_written_into_a_url_or_the_file(
 def test_stop_grace_period_outlasts_the_job_stop_deadline(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    scheduler_settings = pytest.importorskip("jobs.scheduler_settings")
+    scheduler_settings = pytest.importorskip("jobs.daemon.schedule_settings")
     fields = scheduler_settings.SchedulerSettings.model_fields
     env = environment(services["scheduler"])
     deadline = float(

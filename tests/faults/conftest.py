@@ -111,8 +111,8 @@ def free_port() -> int:
 
 def environment(settings: Settings, **extra: Any) -> dict[str, str]:
     """The environment a subprocess needs to build exactly `settings` (every field spelled out)."""
-    from jobs.child import child_environment
-    from jobs.recovery import RUN_CONTEXT_VARIABLE
+    from jobs.daemon.child import child_environment
+    from jobs.daemon.recovery import RUN_CONTEXT_VARIABLE
 
     base = {
         key: value
@@ -140,8 +140,8 @@ def lived_in(tmp_path_factory: pytest.TempPathFactory) -> Template:
     from governance.policy import parse_policy
     from governance.promotion import promote
     from governance.registry import register_run
-    from jobs.context import load_feed
-    from jobs.history import JobHistory
+    from jobs.daemon.history import JobHistory
+    from jobs.loop.context import load_feed
     from nbaprops.statedb import state_engine
     from nbaprops.tracking.setup import init_tracking, phase_by_key
     from nbaprops.training.pipeline import TrainSpec, train_and_log
@@ -231,7 +231,7 @@ class Health:
 
     def history(self, job: str | None = None) -> list[Any]:
         """job_history rows, oldest first."""
-        from jobs.history import JobHistory
+        from jobs.daemon.history import JobHistory
 
         if not sa.inspect(self.engine).has_table("job_history"):
             return []
@@ -293,7 +293,7 @@ def health(settings: Settings) -> Iterator[Health]:
 
 # --- the CLI, in this process and as a process of its own -------------------------------------
 
-CLI_MAIN = "from jobs.cli import main; main()"
+CLI_MAIN = "from jobs.cli.main import main; main()"
 
 
 class Cli:
@@ -308,7 +308,7 @@ class Cli:
 
     def invoke(self, *args: str, **extra: Any) -> Result:
         """In this process (the job children are real processes all the same)."""
-        from jobs.cli import cli
+        from jobs.cli.main import cli
 
         env = {k: v for k, v in self.env(**extra).items() if k.startswith(("NBAPROPS_", "MLFLOW"))}
         return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
@@ -422,9 +422,9 @@ class Daemon:
         """Write the jobs into the store as a stopped daemon leaves them, due at `next_runs`."""
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-        from jobs.reconcile import JOBSTORE, JOBSTORE_TABLE, reconcile
-        from jobs.registry import planned_jobs
-        from jobs.scheduler_settings import SchedulerSettings
+        from jobs.daemon.catalogue import planned_jobs
+        from jobs.daemon.reconcile import JOBSTORE, JOBSTORE_TABLE, reconcile
+        from jobs.daemon.schedule_settings import SchedulerSettings
 
         scheduler = SchedulerSettings(_env_file=None, jobs=",".join(self.jobs),  # type: ignore[call-arg]
                                       schedules=self.jobs)  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jobs.status import stored_next_runs
+from jobs.daemon.status import stored_next_runs
 
 
 def test_kill_9_during_training_then_the_restart_catches_up_the_missed_night_once(

@@ -48,7 +48,7 @@ def apply_steps(client, intent, after_step=None):
     return real_apply_steps(client, intent, hook)
 
 intents.apply_steps = apply_steps
-from jobs.cli import main
+from jobs.cli.main import main
 main()
 """
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from jobs.registry import lookup
+from jobs.daemon.catalogue import lookup
+from jobs.daemon.runner import JobRunner
+from jobs.daemon.schedule_settings import SchedulerSettings
 from jobs.report.outbox import Outbox, deliver
-from jobs.runner import JobRunner
-from jobs.scheduler_settings import SchedulerSettings
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from governance.policy import Policy, parse_policy
 from governance.registry import MODEL_NAME
-from jobs.cli_governance import Governance
+from jobs.cli.governance import Governance
 from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine

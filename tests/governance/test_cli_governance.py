@@ -14,7 +14,7 @@ from governance.intents import pending_intents
 from governance.invariants import check_invariants
 from governance.policy import Policy, load_policy
 from governance.promotion import promote
-from jobs.cli_governance import (
+from jobs.cli.governance import (
     Governance,
     audit_command,
     evaluate_command,

@@ -32,7 +32,7 @@ from governance.registry import (
     list_versions,
     register_run,
 )
-from jobs.cli_governance import Governance
+from jobs.cli.governance import Governance
 from nbaprops.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -37,7 +37,7 @@ from governance.promotion import (
     rollback,
 )
 from governance.registry import aliases_of, list_versions, register_run
-from jobs.cli_governance import Governance
+from jobs.cli.governance import Governance
 
 T0 = dt.datetime(2025, 1, 13, 6, 0, tzinfo=dt.UTC)
 POLICIES = ("permissive", "strict", "waiting")

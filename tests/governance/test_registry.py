@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from governance.audit import AuditTrail
-from governance.evaluation import version_evidence, version_metrics
+from governance.evidence import version_evidence, version_metrics
 from governance.intents import pending_intents
 from governance.invariants import check_invariants
 from governance.policy import Policy
@@ -36,7 +36,7 @@ from governance.registry import (
     register_run,
     resolve_version,
 )
-from jobs.cli_governance import Governance
+from jobs.cli.governance import Governance
 from nbaprops.backtest.tracked import run_tracked_backtest
 from nbaprops.backtest.walkforward import BacktestSpec
 from nbaprops.data.feed import Feed

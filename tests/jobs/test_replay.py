@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 from governance.audit import AuditTrail
 from governance.invariants import check_invariants
 from governance.policy import load_policy
-from jobs.simulate import replay
+from jobs.loop.replay import replay
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT

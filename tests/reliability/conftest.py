@@ -100,8 +100,8 @@ def lived_in(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from governance.policy import parse_policy
     from governance.promotion import promote
     from governance.registry import register_run
-    from jobs.context import load_feed
-    from jobs.history import JobHistory
+    from jobs.daemon.history import JobHistory
+    from jobs.loop.context import load_feed
     from nbaprops.statedb import state_engine
     from nbaprops.tracking.setup import init_tracking, phase_by_key
     from nbaprops.training.pipeline import TrainSpec, train_and_log
@@ -143,8 +143,8 @@ def lived_in_settings(tmp_path: Path, lived_in: Path, monkeypatch: pytest.Monkey
 
 def environment(settings: Settings, **extra: Any) -> dict[str, str]:
     """The environment that makes `Settings()` equal `settings` (every field spelled out)."""
-    from jobs.child import child_environment
-    from jobs.recovery import RUN_CONTEXT_VARIABLE
+    from jobs.daemon.child import child_environment
+    from jobs.daemon.recovery import RUN_CONTEXT_VARIABLE
 
     base = {
         key: value

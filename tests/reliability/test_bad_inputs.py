@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from jobs.cli import cli
+from jobs.cli.main import cli
 from nbaprops.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -144,7 +144,7 @@ def test_the_console_entry_point_prints_the_same_one_line_error(
     env = {**settings_environment(lived_in_settings), **case_environment(name)}
     before = state_snapshot(lived_in_settings)
     done = subprocess.run(
-        [sys.executable, "-c", "from jobs.cli import main; main()",
+        [sys.executable, "-c", "from jobs.cli.main import main; main()",
          *shlex.split(case["command"])],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

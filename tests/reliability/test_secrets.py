@@ -23,10 +23,10 @@ from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 from pydantic import SecretStr
 
-from jobs.registry import lookup
-from jobs.runner import JobRunner
-from jobs.scheduler_settings import SchedulerSettings
-from jobs.simulate import replay
+from jobs.daemon.catalogue import lookup
+from jobs.daemon.runner import JobRunner
+from jobs.daemon.schedule_settings import SchedulerSettings
+from jobs.loop.replay import replay
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from jobs.cli_report import report_command
+from jobs.cli.report import report_command
 from jobs.report.outbox import Outbox
 from jobs.report.publish import default_week, send_weekly_report
 from nbaprops.settings import Settings

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from apscheduler.schedulers.base import BaseScheduler
 from click.testing import CliRunner, Result
 
-from jobs.history import HistoryRow, JobHistory
-from jobs.scheduler_settings import SchedulerSettings, schedule_variable, timeout_variable
+from jobs.daemon.history import HistoryRow, JobHistory
+from jobs.daemon.schedule_settings import SchedulerSettings, schedule_variable, timeout_variable
 from nbaprops.settings import Settings
 
 T = TypeVar("T")
@@ -66,8 +66,8 @@ def environment_for(
 
 
 def run_cli(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m jobs.cli_scheduler ARGS` as a separate process."""
-    command = [sys.executable, "-m", "jobs.cli_scheduler", *args]
+    """`python -m jobs.cli.scheduler ARGS` as a separate process."""
+    command = [sys.executable, "-m", "jobs.cli.scheduler", *args]
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
@@ -81,7 +81,7 @@ class DaemonProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> DaemonProcess:
-        command = [sys.executable, "-m", "jobs.cli_scheduler", "scheduler", "start"]
+        command = [sys.executable, "-m", "jobs.cli.scheduler", "scheduler", "start"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT
@@ -181,7 +181,7 @@ def store_editor(engine: sa.Engine, timezone: str) -> StoreEditor:
     """A started (paused) StoreEditor on the SQLAlchemy job store of `engine`."""
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-    from jobs.reconcile import JOBSTORE, JOBSTORE_TABLE
+    from jobs.daemon.reconcile import JOBSTORE, JOBSTORE_TABLE
 
     store = SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)
     editor = StoreEditor(timezone=timezone, jobstores={JOBSTORE: store})
@@ -194,8 +194,8 @@ def seed_job_store(
 ) -> None:
     """Write the declared jobs into the job store, as a stopped daemon would have left them,
     with the given next run times (in the past: runs that came due during an outage)."""
-    from jobs.reconcile import JOBSTORE, reconcile
-    from jobs.registry import planned_jobs
+    from jobs.daemon.catalogue import planned_jobs
+    from jobs.daemon.reconcile import JOBSTORE, reconcile
 
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(settings.resolved_database_url)
@@ -254,7 +254,7 @@ class Kit:
     @staticmethod
     def invoke(env: dict[str, str], *args: str) -> Result:
         """The CLI in this process, through click's runner, with `env` as its environment."""
-        from jobs.cli_scheduler import standalone
+        from jobs.cli.scheduler import standalone
 
         return CliRunner().invoke(standalone, list(args), env=env, catch_exceptions=False)
 

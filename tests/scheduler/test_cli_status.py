@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from jobs import status as status_module
-from jobs.child import child_environment
-from jobs.history import Heartbeat, JobHistory
-from jobs.recovery import RUN_CONTEXT_VARIABLE
+from jobs.daemon import status as status_module
+from jobs.daemon.child import child_environment
+from jobs.daemon.history import Heartbeat, JobHistory
+from jobs.daemon.recovery import RUN_CONTEXT_VARIABLE
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from jobs.history import JobHistory
-from jobs.status import stored_next_runs
+from jobs.daemon.history import JobHistory
+from jobs.daemon.status import stored_next_runs
 
 Spawn = Callable[[dict[str, str]], Any]
 

@@ -15,7 +15,7 @@ from apscheduler.events import (
     JobSubmissionEvent,
 )
 
-from jobs.scheduler_adapters import describe_event
+from jobs.daemon.adapters import describe_event
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 DUE = dt.datetime(2025, 1, 14, 3, 30, tzinfo=dt.UTC)  # 22:30 on the 13th in New York

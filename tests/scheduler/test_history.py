@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from jobs.history import Heartbeat, HistoryError, JobHistory
-from jobs.types import HistoryStatus
+from jobs.daemon.history import Heartbeat, HistoryError, JobHistory
+from jobs.daemon.types import HistoryStatus
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 

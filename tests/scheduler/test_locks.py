@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from jobs.locks import AdvisoryJobLock, FileJobLock, advisory_key, daemon_lock, job_lock
+from jobs.daemon.locks import AdvisoryJobLock, FileJobLock, advisory_key, daemon_lock, job_lock
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 
 HOLD_A_FILE_LOCK = """
 import sys, time
 from pathlib import Path
-from jobs.locks import FileJobLock
+from jobs.daemon.locks import FileJobLock
 lock = FileJobLock(sys.argv[1], Path(sys.argv[2]))
 assert lock.try_acquire()
 print("held", flush=True)

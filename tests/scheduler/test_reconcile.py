@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from jobs.reconcile import HEAVY_EXECUTOR, LIGHT_EXECUTOR, RUN_SCHEDULED_REF, reconcile
-from jobs.registry import planned_jobs
-from jobs.status import stored_next_runs
+from jobs.daemon.catalogue import planned_jobs
+from jobs.daemon.reconcile import HEAVY_EXECUTOR, LIGHT_EXECUTOR, RUN_SCHEDULED_REF, reconcile
+from jobs.daemon.status import stored_next_runs
 from nbaprops.settings import Settings
 
 PAST = dt.datetime(2025, 1, 10, 3, 0, tzinfo=dt.UTC)

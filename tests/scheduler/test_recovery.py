@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 from mlflow.tracking import MlflowClient
 
-from jobs.locks import job_lock
-from jobs.recovery import (
+from jobs.daemon.catalogue import lookup
+from jobs.daemon.locks import job_lock
+from jobs.daemon.recovery import (
     RUN_TAG_DAEMON,
     RUN_TAG_JOB_RUN,
     close_dead_runs,
     fail_orphaned_runs,
     tracking_store_exists,
 )
-from jobs.registry import lookup
-from jobs.runner import JobRunner
+from jobs.daemon.runner import JobRunner
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, PHASES

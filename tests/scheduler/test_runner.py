@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from jobs.locks import job_lock
-from jobs.registry import JobSpec, lookup
-from jobs.runner import JobBusyError, JobRunner
+from jobs.daemon.catalogue import JobSpec, lookup
+from jobs.daemon.locks import job_lock
+from jobs.daemon.runner import JobBusyError, JobRunner
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 

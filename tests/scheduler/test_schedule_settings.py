@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from jobs.registry import FAULT_JOBS, PRODUCTION_JOBS, UnknownJobError, lookup, planned_jobs
-from jobs.scheduler_settings import ScheduleError, SchedulerSettings, parse_cron
-from jobs.types import JobResult, JobResultError
+from jobs.daemon.catalogue import FAULT_JOBS, PRODUCTION_JOBS, UnknownJobError, lookup, planned_jobs
+from jobs.daemon.schedule_settings import ScheduleError, SchedulerSettings, parse_cron
+from jobs.daemon.types import JobResult, JobResultError
 
 MONDAY_NOON = dt.datetime(2025, 1, 13, 12, 0, 1, tzinfo=dt.UTC)  # just after noon
 
@@ -88,7 +88,7 @@ def test_defaults_suit_a_nightly_cycle(kit: Any) -> None:
         "weekly_report",
         "outbox_retry",
     ]
-    assert all(p.spec.ref == f"jobs.tasks:{p.spec.name}" for p in planned)
+    assert all(p.spec.ref == f"jobs.loop.tasks:{p.spec.name}" for p in planned)
     assert not any(p.spec.fault for p in planned)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jobs.cli import cli
+from jobs.cli.main import cli
 from nbaprops.data.feed import Feed
 from nbaprops.data.writer import write_feed
 

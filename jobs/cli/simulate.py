@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from jobs.console import fail
+from jobs.cli.console import fail
 from nbaprops.settings import Settings
 
 
@@ -54,7 +54,7 @@ def simulate_command(
     settings: Settings, start: str, days: int, retrain_every: int, as_json: bool
 ) -> None:
     """Drive ingest, retrain, backtest, promotion, drift and reports on a simulated clock."""
-    from jobs.simulate import replay
+    from jobs.loop.replay import replay
 
     try:
         first = dt.date.fromisoformat(start)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from jobs.console import fail, print_json, print_table, status
+from jobs.cli.console import fail, print_json, print_table, status
 from nbaprops.models.regressors import MODEL_TYPES, coerce_param
 from nbaprops.settings import TARGETS, Settings
 from nbaprops.tracking.compare import COMPARE_METRICS, best_by_phase, compare_phase

@@ -39,21 +39,27 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers import SchedulerNotRunningError
 
-from jobs.history import Heartbeat, JobHistory
-from jobs.locks import daemon_lock
-from jobs.reconcile import HEAVY_EXECUTOR, JOBSTORE, JOBSTORE_TABLE, LIGHT_EXECUTOR, reconcile
-from jobs.recovery import (
+from jobs.daemon.adapters import DaemonScheduler, ScheduledTimeExecutor, describe_event
+from jobs.daemon.catalogue import lookup, planned_jobs
+from jobs.daemon.history import Heartbeat, JobHistory
+from jobs.daemon.locks import daemon_lock
+from jobs.daemon.reconcile import (
+    HEAVY_EXECUTOR,
+    JOBSTORE,
+    JOBSTORE_TABLE,
+    LIGHT_EXECUTOR,
+    reconcile,
+)
+from jobs.daemon.recovery import (
     RUN_CONTEXT_VARIABLE,
     RUN_TAG_DAEMON,
     close_dead_runs,
     fail_orphaned_runs,
     run_context,
 )
-from jobs.registry import lookup, planned_jobs
-from jobs.runner import JobBusyError, JobRunner
-from jobs.scheduler_adapters import DaemonScheduler, ScheduledTimeExecutor, describe_event
-from jobs.scheduler_settings import SchedulerSettings
-from jobs.types import Clock, utc_now
+from jobs.daemon.runner import JobBusyError, JobRunner
+from jobs.daemon.schedule_settings import SchedulerSettings
+from jobs.daemon.types import Clock, utc_now
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from jobs.registry import lookup
-from jobs.runner import JobRunner
-from jobs.scheduler_settings import SchedulerSettings
+from jobs.daemon.catalogue import lookup
+from jobs.daemon.runner import JobRunner
+from jobs.daemon.schedule_settings import SchedulerSettings
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 

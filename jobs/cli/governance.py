@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
 from governance.audit import AuditError, AuditTrail
-from governance.evaluation import Evaluation, decision_rows, version_metrics
+from governance.evidence import Evaluation, decision_rows, version_metrics
 from governance.intents import repair_pending
 from governance.policy import Policy, PolicyError, load_policy
 from governance.promotion import (
@@ -39,7 +39,7 @@ from governance.registry import (
     register_run,
     resolve_version,
 )
-from jobs.console import fail, print_json, print_table
+from jobs.cli.console import fail, print_json, print_table
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 from nbaprops.tracking.setup import init_tracking

@@ -14,11 +14,11 @@ from typing import Any
 from apscheduler.job import Job
 from apscheduler.schedulers.base import BaseScheduler
 
-from jobs.registry import PlannedJob
+from jobs.daemon.catalogue import PlannedJob
 
 JOBSTORE = "default"
 JOBSTORE_TABLE = "apscheduler_jobs"
-RUN_SCHEDULED_REF = "jobs.scheduler:run_scheduled"
+RUN_SCHEDULED_REF = "jobs.daemon.scheduler:run_scheduled"
 LIGHT_EXECUTOR = "default"
 HEAVY_EXECUTOR = "heavy"
 

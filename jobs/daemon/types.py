@@ -1,6 +1,6 @@
 """What a job is and what it returns: a plain function of (settings, run_for) -> JobResult.
 
-Kept free of heavy imports so `jobs/tasks.py` and the child process can import it cheaply.
+Kept free of heavy imports so `jobs/loop/tasks.py` and the child process can import it cheaply.
 """
 
 from __future__ import annotations

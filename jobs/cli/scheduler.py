@@ -2,7 +2,7 @@
 
 Exit codes: 0 done; 1 the job ran and failed (or timed out); 2 bad input (unknown job, bad
 date, invalid cron or setting); 3 busy (the job already runs elsewhere, or a daemon already
-runs on this state database). `python -m jobs.cli_scheduler ...` runs these commands alone.
+runs on this state database). `python -m jobs.cli.scheduler ...` runs these commands alone.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from jobs.console import fail, print_json, print_table
-from jobs.scheduler_settings import (
+from jobs.cli.console import fail, print_json, print_table
+from jobs.daemon.schedule_settings import (
     ScheduleError,
     SchedulerSettings,
     schedule_variable,
     timeout_variable,
 )
-from jobs.types import utc_now
+from jobs.daemon.types import utc_now
 from nbaprops.settings import Settings
 
 EXIT_JOB_FAILED = 1
@@ -69,7 +69,7 @@ def scheduler_group() -> None:
 @click.pass_context
 def start_command(ctx: click.Context) -> None:
     """Run the scheduler daemon in the foreground until SIGTERM or Ctrl-C."""
-    from jobs.scheduler import Daemon, DaemonAlreadyRunningError
+    from jobs.daemon.scheduler import Daemon, DaemonAlreadyRunningError
 
     settings = _settings(ctx)
     scheduler_settings = _scheduler_settings()
@@ -98,7 +98,7 @@ def jobs_group() -> None:
 @click.pass_context
 def list_command(ctx: click.Context, as_json: bool) -> None:
     """Each job's schedule, next run and last result."""
-    from jobs.status import job_lines
+    from jobs.daemon.status import job_lines
     from nbaprops.statedb import state_engine
 
     settings = _settings(ctx)
@@ -141,8 +141,8 @@ def run_command(
     ctx: click.Context, name: str, run_for: str | None, wait: bool, as_json: bool
 ) -> None:
     """Run job NAME now, under the same lock the daemon takes."""
-    from jobs.registry import UnknownJobError, lookup
-    from jobs.runner import JobBusyError, JobRunner
+    from jobs.daemon.catalogue import UnknownJobError, lookup
+    from jobs.daemon.runner import JobBusyError, JobRunner
     from nbaprops.statedb import state_engine
 
     settings = _settings(ctx)
@@ -200,7 +200,7 @@ def _print_outcome(outcome: dict[str, Any]) -> None:
 @click.pass_context
 def status_command(ctx: click.Context, as_json: bool, check: bool) -> None:
     """Daemon liveness, next runs, last results (and what other layers add)."""
-    from jobs.status import collect_status, daemon_status, read_heartbeat
+    from jobs.daemon.status import collect_status, daemon_status, read_heartbeat
     from nbaprops.statedb import state_engine
 
     settings = _settings(ctx)
@@ -258,7 +258,7 @@ def _print_status(report: dict[str, Any]) -> None:
 @click.group()
 @click.pass_context
 def standalone(ctx: click.Context) -> None:
-    """The scheduler's commands on their own (`python -m jobs.cli_scheduler`)."""
+    """The scheduler's commands on their own (`python -m jobs.cli.scheduler`)."""
     ctx.obj = Settings()
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jobs.history import Heartbeat, HistoryRow, JobHistory, heartbeat, job_history
-from jobs.reconcile import JOBSTORE_TABLE
-from jobs.registry import PRODUCTION_JOBS, catalogue, planned_jobs
-from jobs.scheduler_settings import SchedulerSettings
+from jobs.daemon.catalogue import PRODUCTION_JOBS, catalogue, planned_jobs
+from jobs.daemon.history import Heartbeat, HistoryRow, JobHistory, heartbeat, job_history
+from jobs.daemon.reconcile import JOBSTORE_TABLE
+from jobs.daemon.schedule_settings import SchedulerSettings
 from nbaprops.settings import Settings
 
 StatusExtension = Callable[[Settings], Mapping[str, Any]]

@@ -2,7 +2,7 @@
 
 Each command builds `Settings` once and passes it down; exit code 2 means bad input. Bad
 settings and bad input data stop here with one line naming the variable, file, row or column
-(never a traceback): see jobs/config_check.py and `BAD_INPUT_ERRORS`.
+(never a traceback): see jobs/cli/config_check.py and `BAD_INPUT_ERRORS`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from jobs.config_check import ConfigurationError, check_settings, load_settings
+from jobs.cli.config_check import ConfigurationError, check_settings, load_settings
 
 BAD_INPUT_EXIT_CODE = 2
 
@@ -19,7 +19,7 @@ BAD_INPUT_EXIT_CODE = 2
 def _bad_input_errors() -> tuple[type[Exception], ...]:
     """The error classes that mean bad input (data, season, policy, schedule, settings)."""
     from governance.policy import PolicyError
-    from jobs.scheduler_settings import ScheduleError
+    from jobs.daemon.schedule_settings import ScheduleError
     from nbaprops.data.errors import DataValidationError
     from nbaprops.data.shift import ShiftSpecError
     from nbaprops.seasons import SeasonError
@@ -61,12 +61,12 @@ def cli(ctx: click.Context) -> None:
 
 def _register_groups() -> None:
     """Attach the command groups that live in their own modules."""
-    from jobs.cli_data import data_group
-    from jobs.cli_governance import GOVERNANCE_COMMANDS
-    from jobs.cli_lab import backtest_command, compare_command, init_command, train_command
-    from jobs.cli_report import report_command
-    from jobs.cli_scheduler import SCHEDULER_COMMANDS
-    from jobs.cli_simulate import simulate_command
+    from jobs.cli.data import data_group
+    from jobs.cli.governance import GOVERNANCE_COMMANDS
+    from jobs.cli.lab import backtest_command, compare_command, init_command, train_command
+    from jobs.cli.report import report_command
+    from jobs.cli.scheduler import SCHEDULER_COMMANDS
+    from jobs.cli.simulate import simulate_command
 
     for command in (
         data_group,

@@ -1,8 +1,9 @@
 """Jobs that misbehave on purpose, for the fault-injection tests of the scheduler.
 
-They are declared in jobs/registry.py as `fault_*` jobs but never scheduled unless a test (or an
-operator rehearsing an incident) names them in NBAPROPS_JOBS and gives them a schedule. Their
-knobs come from NBAPROPS_FAULT_* variables so a test can set them for the daemon's children.
+They are declared in jobs/daemon/catalogue.py as `fault_*` jobs but never scheduled unless a
+test (or an operator rehearsing an incident) names them in NBAPROPS_JOBS and gives them a
+schedule. Their knobs come from NBAPROPS_FAULT_* variables so a test can set them for the
+daemon's children.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from jobs.types import JobResult
+from jobs.daemon.types import JobResult
 from nbaprops.settings import Settings
 
 

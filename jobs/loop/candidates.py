@@ -12,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from governance.evaluation import latest_backtest
+from governance.evidence import latest_backtest
 from governance.promotion import move_to_staging, promote_if_qualified
 from governance.registry import PRODUCTION, STAGING, VersionInfo, register_run, version_by_alias
-from jobs.context import JobContext
+from jobs.loop.context import JobContext
 from nbaprops.backtest.tracked import run_tracked_backtest
 from nbaprops.backtest.walkforward import BacktestSpec
 from nbaprops.tracking.setup import phase_by_key

@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from jobs.history import HistoryRow, JobHistory
-from jobs.locks import job_lock
+from jobs.daemon.history import HistoryRow, JobHistory
+from jobs.daemon.locks import job_lock
 from nbaprops.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from apscheduler.job import Job
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from jobs.reconcile import RUN_SCHEDULED_REF
-from jobs.types import HistoryStatus
+from jobs.daemon.reconcile import RUN_SCHEDULED_REF
+from jobs.daemon.types import HistoryStatus
 
 
 class ScheduledTimeExecutor(ThreadPoolExecutor):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from jobs.console import fail, print_json, status
+from jobs.cli.console import fail, print_json, status
 from jobs.report.model import ReportWeekError, iso_week_bounds
 from jobs.report.outbox import FlushResult, OutboxBusyError
 from jobs.report.publish import (

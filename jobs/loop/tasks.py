@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from jobs.candidates import backtest_candidate, evaluate_candidate, retrain
-from jobs.context import job_context
-from jobs.live_ingest import ingest_day
-from jobs.monitor import check_drift
+from jobs.daemon.types import JobResult
+from jobs.loop.candidates import backtest_candidate, evaluate_candidate, retrain
+from jobs.loop.context import job_context
+from jobs.loop.drift_watch import check_drift
+from jobs.loop.scoring import ingest_day
 from jobs.report.model import week_of
 from jobs.report.publish import retry_outbox, send_weekly_report
-from jobs.types import JobResult
 from nbaprops.settings import Settings
 
 

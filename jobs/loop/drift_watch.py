@@ -18,8 +18,8 @@ from governance.drift import DriftReport, assess_drift
 from governance.promotion import NoPreviousVersion, rollback
 from governance.registry import PRODUCTION, version_by_alias
 from governance.serving import ServedModel, load_version
-from jobs.context import JobContext
-from jobs.live import LivePredictions
+from jobs.loop.context import JobContext
+from jobs.loop.live_predictions import LivePredictions
 from nbaprops.tracking.runlog import log_metrics, start_tracked_run, write_json
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT
 from nbaprops.training.prepare import PreparedData, prepare

@@ -2,7 +2,7 @@
 
 A run's row is opened as 'running' with the pid and host of the process that owns it, and
 closed with its outcome; a row left 'running' by a dead process is closed at the next daemon
-start (see jobs/recovery.py). Time comes in as a value: callers pass aware datetimes.
+start (see jobs/daemon/recovery.py). Time comes in as a value: callers pass aware datetimes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from governance.audit import UtcDateTime
-from jobs.types import HISTORY_STATUSES, HistoryStatus
+from jobs.daemon.types import HISTORY_STATUSES, HistoryStatus
 
 HEARTBEAT_NAME = "scheduler"
 

@@ -1,6 +1,6 @@
 """Run one job, the same way for the daemon and the CLI: lock, history row, isolation, outcome.
 
-Heavy jobs run in a child process (`python -m jobs.child`) in a session of their own, with a
+Heavy jobs run in a child process (`python -m jobs.daemon.child`) in a session of their own, with a
 hard timeout: on timeout or when the daemon stops, the child's process group gets SIGTERM,
 then SIGKILL after a grace period, and any MLflow run it left RUNNING is marked FAILED.
 Light jobs run in the caller's thread. Either way the job's lock is held for the whole run
@@ -26,13 +26,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jobs.child import child_command, child_environment
-from jobs.history import HistoryRow, JobHistory
-from jobs.locks import job_lock
-from jobs.recovery import RUN_TAG_JOB, RUN_TAG_JOB_RUN, close_stale_rows, fail_runs_of_job_run
-from jobs.registry import JobSpec
-from jobs.scheduler_settings import SchedulerSettings
-from jobs.types import Clock, HistoryStatus, JobResult, utc_now
+from jobs.daemon.catalogue import JobSpec
+from jobs.daemon.child import child_command, child_environment
+from jobs.daemon.history import HistoryRow, JobHistory
+from jobs.daemon.locks import job_lock
+from jobs.daemon.recovery import (
+    RUN_TAG_JOB,
+    RUN_TAG_JOB_RUN,
+    close_stale_rows,
+    fail_runs_of_job_run,
+)
+from jobs.daemon.schedule_settings import SchedulerSettings
+from jobs.daemon.types import Clock, HistoryStatus, JobResult, utc_now
 from nbaprops.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from apscheduler.triggers.cron import CronTrigger
 
-from jobs.scheduler_settings import (
+from jobs.daemon.schedule_settings import (
     ScheduleError,
     SchedulerSettings,
     parse_cron,
     schedule_variable,
 )
-from jobs.types import JobFunction
+from jobs.daemon.types import JobFunction
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -61,36 +61,36 @@ class JobSpec:
 
 
 PRODUCTION_JOBS: tuple[JobSpec, ...] = (
-    JobSpec("ingest", "jobs.tasks:ingest", "0 9 * * *", 30 * MINUTE, True,
+    JobSpec("ingest", "jobs.loop.tasks:ingest", "0 9 * * *", 30 * MINUTE, True,
             "Take the day's games and lines from the source; settle yesterday's props."),
-    JobSpec("nightly_retrain", "jobs.tasks:nightly_retrain", "30 9 * * *", 2 * HOUR, True,
+    JobSpec("nightly_retrain", "jobs.loop.tasks:nightly_retrain", "30 9 * * *", 2 * HOUR, True,
             "Train a candidate on everything known, register it, stage it if it passes."),
-    JobSpec("backtest", "jobs.tasks:backtest", "0 12 * * *", 2 * HOUR, True,
+    JobSpec("backtest", "jobs.loop.tasks:backtest", "0 12 * * *", 2 * HOUR, True,
             "Walk-forward backtest of a new candidate."),
-    JobSpec("evaluate_promotion", "jobs.tasks:evaluate_promotion", "0 14 * * *", 30 * MINUTE,
+    JobSpec("evaluate_promotion", "jobs.loop.tasks:evaluate_promotion", "0 14 * * *", 30 * MINUTE,
             True, "Decide on the staged candidate and promote or not, recorded."),
-    JobSpec("drift_check", "jobs.tasks:drift_check", "30 14 * * *", 30 * MINUTE, True,
+    JobSpec("drift_check", "jobs.loop.tasks:drift_check", "30 14 * * *", 30 * MINUTE, True,
             "Check drift of the Production model; roll back on a breach."),
-    JobSpec("weekly_report", "jobs.tasks:weekly_report", "0 15 * * mon", 30 * MINUTE, True,
+    JobSpec("weekly_report", "jobs.loop.tasks:weekly_report", "0 15 * * mon", 30 * MINUTE, True,
             "Render the weekly report and send it (through the outbox)."),
-    JobSpec("outbox_retry", "jobs.tasks:outbox_retry", "*/30 * * * *", 5 * MINUTE, False,
+    JobSpec("outbox_retry", "jobs.loop.tasks:outbox_retry", "*/30 * * * *", 5 * MINUTE, False,
             "Resend reports waiting in the outbox, oldest first."),
 )  # fmt: skip
 
 FAULT_JOBS: tuple[JobSpec, ...] = (
-    JobSpec("fault_raise", "jobs.faults:raise_error", None, MINUTE, True,
+    JobSpec("fault_raise", "jobs.daemon.faults:raise_error", None, MINUTE, True,
             "Fault injection: raises.", fault=True),
-    JobSpec("fault_hang", "jobs.faults:hang", None, MINUTE, True,
+    JobSpec("fault_hang", "jobs.daemon.faults:hang", None, MINUTE, True,
             "Fault injection: never returns (optionally ignores SIGTERM).", fault=True),
-    JobSpec("fault_hang_in_run", "jobs.faults:hang_in_mlflow_run", None, MINUTE, True,
+    JobSpec("fault_hang_in_run", "jobs.daemon.faults:hang_in_mlflow_run", None, MINUTE, True,
             "Fault injection: opens an MLflow run, then never returns.", fault=True),
-    JobSpec("fault_sleep", "jobs.faults:sleep_then_succeed", None, MINUTE, True,
+    JobSpec("fault_sleep", "jobs.daemon.faults:sleep_then_succeed", None, MINUTE, True,
             "Fault injection: sleeps, then succeeds.", fault=True),
-    JobSpec("fault_marker", "jobs.faults:write_marker", None, MINUTE, True,
+    JobSpec("fault_marker", "jobs.daemon.faults:write_marker", None, MINUTE, True,
             "Fault injection: appends a marker line and succeeds.", fault=True),
-    JobSpec("fault_marker_light", "jobs.faults:write_marker", None, MINUTE, False,
+    JobSpec("fault_marker_light", "jobs.daemon.faults:write_marker", None, MINUTE, False,
             "Fault injection: the marker job, run in the daemon's thread.", fault=True),
-    JobSpec("fault_hang_light", "jobs.faults:hang", None, MINUTE, False,
+    JobSpec("fault_hang_light", "jobs.daemon.faults:hang", None, MINUTE, False,
             "Fault injection: a job thread that never returns.", fault=True),
 )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""`python -m jobs.child NAME RUN_FOR --result FILE`: run one job in a process of its own.
+"""`python -m jobs.daemon.child NAME RUN_FOR --result FILE`: run one job in a process of its own.
 
 The runner starts this process for heavy jobs so that a hung job can be stopped: SIGTERM
 raises `Terminated` in the job (MLflow `with` blocks then end their runs as FAILED), and
@@ -57,7 +57,7 @@ def _watch_parent(parent_pid: int) -> None:
 
 def child_command(name: str, run_for: dt.date, result_file: Path) -> list[str]:
     """The command line that runs job `name` for `run_for` in a child process."""
-    return [sys.executable, "-m", "jobs.child", name, run_for.isoformat(), "--result",
+    return [sys.executable, "-m", "jobs.daemon.child", name, run_for.isoformat(), "--result",
             str(result_file)]  # fmt: skip
 
 
@@ -66,7 +66,7 @@ def child_environment(
 ) -> dict[str, str]:
     """`base` with every Settings field spelled out, so the child builds the parent's exact
     Settings (even ones made in code, not from the environment), plus the MLflow run tags."""
-    from jobs.recovery import RUN_CONTEXT_VARIABLE, run_context
+    from jobs.daemon.recovery import RUN_CONTEXT_VARIABLE, run_context
 
     env = dict(base)
     prefix = str(type(settings).model_config.get("env_prefix", ""))
@@ -99,8 +99,8 @@ def write_outcome(path: Path, payload: dict[str, Any]) -> None:
 
 def run_job(name: str, run_for: dt.date) -> dict[str, Any]:
     """Run the job called `name` for `run_for`; the outcome as a JSON-able dict."""
-    from jobs.registry import lookup
-    from jobs.types import JobResult
+    from jobs.daemon.catalogue import lookup
+    from jobs.daemon.types import JobResult
     from nbaprops.settings import Settings
 
     try:
@@ -116,7 +116,7 @@ def run_job(name: str, run_for: dt.date) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the child process."""
-    parser = argparse.ArgumentParser(prog="python -m jobs.child")
+    parser = argparse.ArgumentParser(prog="python -m jobs.daemon.child")
     parser.add_argument("name")
     parser.add_argument("run_for", type=dt.date.fromisoformat)
     parser.add_argument("--result", type=Path, required=True)

@@ -11,8 +11,8 @@ import pandas as pd
 
 from governance.registry import PRODUCTION, version_by_alias
 from governance.serving import load_version
-from jobs.context import JobContext
-from jobs.live import LivePredictions
+from jobs.loop.context import JobContext
+from jobs.loop.live_predictions import LivePredictions
 from nbaprops.data.feed import Feed, target_values
 from nbaprops.training.pipeline import MIN_HISTORY_GAMES
 from nbaprops.training.prepare import prepare
