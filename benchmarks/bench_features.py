@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from benchmarks.goals import print_goal
 from nbaprops.features import build_features
 
 GOAL_SECONDS = 3.0
@@ -125,6 +126,7 @@ def main() -> None:
         f"full set: {len(frame.feature_names)} features, {per_100k:.3f} s per 100k rows; "
         f"{verdict} the goal of {GOAL_SECONDS:.1f} s per 100k rows"
     )
+    print_goal("features_seconds_per_100k", per_100k, GOAL_SECONDS)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from mlflow.entities import Metric
 from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric, SqlRun, SqlTag
 from mlflow.tracking import MlflowClient
 
+from benchmarks.goals import print_goal
 from jobs.report.collect import collect_weekly_report
 from jobs.report.model import WeeklyReport, iso_week_bounds
 from jobs.report.queries import DEFAULT_MODEL_NAME, WeekWindow, project_experiments
@@ -351,6 +352,7 @@ def main() -> None:
             shutil.rmtree(store.folder, ignore_errors=True)
     for store in stores:
         print_store(store)
+        print_goal(f"report_seconds_history_{store.history}", store.total, GOAL_SECONDS)
     if len(stores) > 1:
         first, last = stores[0], stores[-1]
         collect_ratio = last.timing("collect").best / first.timing("collect").best
@@ -358,6 +360,7 @@ def main() -> None:
             f"flatness: {last.history:,} vs {first.history:,} runs of history: collect "
             f"{collect_ratio:.2f}x, collect+render {last.total / first.total:.2f}x"
         )
+        print_goal("report_flat_in_history", last.total / first.total, 1.2)
 
 
 if __name__ == "__main__":
