@@ -130,14 +130,15 @@ def _best_offers(
 
 
 def _settle(bets: pd.DataFrame) -> np.ndarray:
-    """'win', 'loss' or 'push' of each bet; a missing result (the player sat out) is void, which
-    books settle as a push."""
+    """'win', 'loss', 'push' (a whole line hit exactly) or 'void' (no result: the player sat out)
+    of each bet; books return the stake of pushes and voids, so both are kept apart from the
+    decided bets in every summary."""
     actual = bets["actual"].to_numpy(dtype=float)
     line = bets["line"].to_numpy(dtype=float)
     over = bets["side"].to_numpy() == "over"
     won = np.where(over, actual > line, actual < line)
-    push = (actual == line) | np.isnan(actual)
-    return np.where(push, "push", np.where(won, "win", "loss"))
+    settled = np.where(actual == line, "push", np.where(won, "win", "loss"))
+    return np.where(np.isnan(actual), "void", settled)
 
 
 def _profit(stake: np.ndarray, b: np.ndarray, result: np.ndarray) -> np.ndarray:

@@ -1,7 +1,9 @@
 """The record of a simulated betting season: every bet, two daily equity curves, and a summary.
 
 Two bankrolls run side by side on the same bets: flat stakes (what ROI and the gates read) and
-fractional Kelly (what compounding would have done).
+fractional Kelly (what compounding would have done). Pushes and voids return the stake: they are
+counted apart (push_count, void_count) and left out of bet_count, stake, ROI and win rate, so
+one win, one push and one loss at -110 is an ROI of -4.55 %, not -3.03 %.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ EDGE_BUCKETS: dict[str, tuple[float, float]] = {
 }
 SUMMARY_KEYS: tuple[str, ...] = (
     "bet_count",
+    "push_count",
+    "void_count",
     "win_rate",
     "roi",
     "roi_kelly",
@@ -109,29 +113,34 @@ class BetLedger:
         """Headline figures of the simulation (keys SUMMARY_KEYS); NaN where undefined.
 
         ROI, win rate, drawdown, Sharpe and the bounds read the flat bankroll; the ROI bound is a
-        seeded bootstrap over betting days, so the summary is deterministic.
+        seeded bootstrap over betting days, so the summary is deterministic. bet_count, ROI, win
+        rate and the bounds count decided bets only; CLV and Kelly describe every bet placed
+        (the price taken does not depend on the result).
         """
-        bets = self.bets
-        decided = bets["result"] != "push"
+        everything = self.bets
+        decided_mask = everything["result"].isin(["win", "loss"])
+        bets = everything[decided_mask]
         wins = int((bets["result"] == "win").sum())
-        n_decided = int(decided.sum())
+        n_decided = len(bets)
         breakeven = (
-            float(np.mean(american_to_implied(bets.loc[decided, "price"].to_numpy(dtype=float))))
+            float(np.mean(american_to_implied(bets["price"].to_numpy(dtype=float))))
             if n_decided
             else float("nan")
         )
         out: dict[str, float] = {
-            "bet_count": float(len(bets)),
+            "bet_count": float(n_decided),
+            "push_count": float((everything["result"] == "push").sum()),
+            "void_count": float((everything["result"] == "void").sum()),
             "win_rate": win_rate(bets["result"]),
             "roi": roi(bets["profit_flat"], bets["stake_flat"]),
             "roi_kelly": roi(bets["profit_kelly"], bets["stake_kelly"]),
-            "clv": _nanmean(bets["clv_price"]),
-            "clv_line": _nanmean(bets["clv_line"]),
+            "clv": _nanmean(everything["clv_price"]),
+            "clv_line": _nanmean(everything["clv_line"]),
             "max_drawdown": max_drawdown(self.equity_curve("flat")),
             "max_drawdown_kelly": max_drawdown(self.equity_curve("kelly")),
             "sharpe_ratio": sharpe_ratio(self.daily_returns("flat")),
             "sharpe_ratio_kelly": sharpe_ratio(self.daily_returns("kelly")),
-            "kelly_criterion": _nanmean(bets["kelly_full"]),
+            "kelly_criterion": _nanmean(everything["kelly_full"]),
             "bankroll_growth_kelly": float(self.equity_curve("kelly")[-1] / self.bankroll - 1.0),
         }
         for name, (low, high) in EDGE_BUCKETS.items():

@@ -140,17 +140,19 @@ def test_summary_of_the_slate() -> None:
     assert set(summary) == set(SUMMARY_KEYS)
     day2_stake = 0.25 * ((0.535 * B - 0.465) / B) * 1020
     expected = {
-        "bet_count": 3,
-        "win_rate": 0.5,  # the push is excluded
+        "bet_count": 2,  # the push is counted apart
+        "push_count": 1,
+        "void_count": 0,
+        "win_rate": 0.5,
         "roi": 0.0,
-        "roi_kelly": (20 - day2_stake) / (40 + day2_stake),
+        "roi_kelly": (20 - day2_stake) / (20 + day2_stake),  # the push's stake came back
         "clv": 0.064935,
         "clv_line": 0.25,
         "max_drawdown": 10 / 1010,
         "max_drawdown_kelly": day2_stake / 1020,
         "kelly_criterion": (0.12 + 0.3 + (0.535 * B - 0.465) / B) / 3,
         "roi_edge_small": -1.0,
-        "roi_edge_large": 0.5,
+        "roi_edge_large": 1.0,  # the win; the push in this bucket staked nothing
         "win_rate_lower_95": 1 - 0.95**0.5,  # 1 of 2: Clopper-Pearson solves 1 - (1-L)^2 = 0.05
         # breakeven: mean implied probability of the decided bets' prices (+100, -110)
         "win_rate_p_value": 1 - (1 - (0.5 + 110 / 210) / 2) ** 2,
@@ -164,8 +166,35 @@ def test_summary_of_the_slate() -> None:
 def test_pushes_on_whole_lines_and_void_games_return_the_stake() -> None:
     props = slate().iloc[[3]].copy()
     props["actual"] = np.nan  # player sat out: the book voids the bet
-    bet = simulate_bets(props).bets.iloc[0]
-    assert (bet["result"], bet["profit_flat"], bet["profit_kelly"]) == ("push", 0.0, 0.0)
+    ledger = simulate_bets(props)
+    bet = ledger.bets.iloc[0]
+    assert (bet["result"], bet["profit_flat"], bet["profit_kelly"]) == ("void", 0.0, 0.0)
+    summary = ledger.summary()
+    assert (summary["bet_count"], summary["void_count"], summary["push_count"]) == (0, 1, 0)
+    assert math.isnan(summary["roi"]) and math.isnan(summary["win_rate"])
+
+
+def test_one_win_one_push_one_loss_at_minus_110_is_minus_4_55_percent() -> None:
+    """The push is neither stake nor bet: ROI (10/11 - 1) / 2 = -4.55 %, not -3.03 % over 3."""
+    rows = [
+        (D1, 1, 20.5, 25.0),  # over wins
+        (D1, 2, 8.0, 8.0),  # whole line hit exactly: push
+        (D2, 3, 10.5, 9.0),  # over loses
+    ]
+    props = pd.DataFrame(rows, columns=["game_date", "player_id", "line", "actual"]).assign(
+        player_name="p",
+        market="PTS",
+        bookmaker="A",
+        over_price=-110,
+        under_price=-110,
+        p_over=0.6,
+    )
+    ledger = simulate_bets(props)
+    assert list(ledger.bets["result"]) == ["win", "push", "loss"]
+    summary = ledger.summary()
+    assert summary["roi"] == pytest.approx((B - 1) / 2)
+    assert round(100 * summary["roi"], 2) == -4.55
+    assert (summary["bet_count"], summary["push_count"], summary["win_rate"]) == (2, 1, 0.5)
 
 
 def test_bad_frames_say_what_is_expected() -> None:

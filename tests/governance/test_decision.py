@@ -130,6 +130,18 @@ def test_unusable_value_never_passes(metric: str, verdict: str, spoiled: object)
     assert decision.verdict == verdict
 
 
+@pytest.mark.parametrize("bets", [0.0, 1.0, None])
+def test_leakage_flag_rejects_whatever_the_bet_count(bets: float | None) -> None:
+    """The oracle check behind the flag needs no bets: a flagged backtest with none rejects."""
+    candidate = {k: v for k, v in _with(leakage_suspected=1.0).items() if k != "bet_count"}
+    if bets is not None:
+        candidate["bet_count"] = bets
+    decision = decide(candidate, None, POLICY)
+    (leakage,) = [r for r in decision.criteria if r.name == "no_leakage"]
+    assert leakage.evaluated and not leakage.passed
+    assert decision.verdict == "reject"
+
+
 def test_missing_bet_count_fails_sample_size_and_leaves_profitability_unevaluated() -> None:
     candidate = {k: v for k, v in GOOD.items() if k != "bet_count"}
     decision = decide(candidate, None, POLICY)
