@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    DDL,
     Column,
     Connection,
     DateTime,
@@ -33,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from governance.decision import Decision
+from nbaprops.statedb.migrate import ensure_state_schema
 
 ACTIONS: tuple[str, ...] = (
     "evaluate",
@@ -91,27 +91,7 @@ audit_log = Table(
     Index("ix_audit_log_model_version", "model_name", "version"),
 )
 
-_APPEND_ONLY_MESSAGE = "audit_log is append-only: record a new entry instead"
-
-# Triggers that make the table append-only in the database itself, for the two supported
-# dialects. They are idempotent, so ensure_schema can run them every time.
-_SQLITE_TRIGGERS = [
-    DDL(
-        f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
-        f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY_MESSAGE}'); END"
-    )
-    for verb in ("UPDATE", "DELETE")
-]
-_POSTGRES_TRIGGERS = [
-    DDL(
-        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ "
-        f"BEGIN RAISE EXCEPTION '{_APPEND_ONLY_MESSAGE}'; END; $$ LANGUAGE plpgsql"
-    ),
-    DDL(
-        "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE "
-        "ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
-    ),
-]
+# The append-only triggers live in the baseline migration (nbaprops/statedb/migrations).
 
 
 @dataclass(frozen=True)
@@ -225,12 +205,8 @@ class AuditTrail:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        """Create the table, its indexes and the append-only triggers if they are missing."""
-        metadata.create_all(self.engine, tables=[audit_log])
-        triggers = {"sqlite": _SQLITE_TRIGGERS, "postgresql": _POSTGRES_TRIGGERS}
-        with self.engine.begin() as conn:
-            for ddl in triggers.get(self.engine.dialect.name, []):
-                conn.execute(ddl)
+        """Bring the state database (table, indexes, append-only triggers) up to date."""
+        ensure_state_schema(self.engine)
 
     def record(self, entry: AuditEntry) -> int:
         """Append one entry and return its id; the entry's own id is ignored."""

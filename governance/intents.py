@@ -37,8 +37,9 @@ from sqlalchemy import (
     update,
 )
 
-from governance.audit import AuditEntry, AuditTrail, UtcDateTime, audit_entry, insert_entry
+from governance.audit import AuditEntry, UtcDateTime, audit_entry, insert_entry
 from governance.intent_steps import IntentError, Step, apply_step, entry_from_step
+from nbaprops.statedb.migrate import ensure_state_schema
 
 StepHook = Callable[[int], None]
 
@@ -74,11 +75,10 @@ _READY: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create the intents table and the audit trail if missing (once per engine)."""
+    """Bring the state database (intents, audit trail) up to date, once per engine."""
     if engine in _READY:
         return
-    AuditTrail(engine).ensure_schema()
-    metadata.create_all(engine, tables=[registry_intents])
+    ensure_state_schema(engine)
     _READY.add(engine)
 
 

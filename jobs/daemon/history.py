@@ -18,6 +18,7 @@ from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Te
 
 from governance.audit import UtcDateTime
 from jobs.daemon.types import HISTORY_STATUSES, HistoryStatus
+from nbaprops.statedb.migrate import ensure_state_schema
 
 HEARTBEAT_NAME = "scheduler"
 
@@ -146,8 +147,8 @@ class JobHistory:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        """Create the tables and indexes if they are missing (idempotent)."""
-        metadata.create_all(self.engine)
+        """Bring the state database to the current schema (migrations; idempotent)."""
+        ensure_state_schema(self.engine)
 
     def open_run(
         self,

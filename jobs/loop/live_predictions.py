@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from nbaprops.statedb.migrate import ensure_state_schema
+
 metadata = sa.MetaData()
 live_predictions = sa.Table(
     "live_predictions",
@@ -58,8 +60,8 @@ class LivePredictions:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        """Create the table if it is missing (idempotent)."""
-        metadata.create_all(self.engine, tables=[live_predictions])
+        """Bring the state database to the current schema (migrations; idempotent)."""
+        ensure_state_schema(self.engine)
 
     def record(self, day: dt.date, version: str, frame: pd.DataFrame) -> int:
         """Store one day's predictions (player_id, player_name, market, line, prediction, p_over).

@@ -1,7 +1,7 @@
-"""The project's own state database (job store, job history, audit trail, registry intents).
+"""The state database engine: one pooled engine per URL, SQLite or PostgreSQL.
 
-SQLite in the state folder by default, PostgreSQL when NBAPROPS_DATABASE_URL says so. One
-engine per process, created on demand (never at import time).
+SQLite in the state folder by default, PostgreSQL when NBAPROPS_DATABASE_URL says so; engines
+are created on demand (never at import time).
 """
 
 from __future__ import annotations
