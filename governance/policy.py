@@ -79,6 +79,15 @@ KNOWN_METRICS: Mapping[str, Direction] = {
     "win_rate_p_value": "lower",
     # plausibility guard of the walk-forward backtest (1.0 = results imply future data)
     "leakage_suspected": "lower",
+    # pushes and voids, counted apart from bet_count
+    "push_count": "lower",
+    "void_count": "lower",
+    # price sanity and where the profit comes from (nbaprops.betting.price_sanity, concentration)
+    "books_set_aside": "lower",
+    "props_refused": "lower",
+    "props_refused_two_way": "lower",
+    "edge_concentration": "lower",
+    "edge_share_top_book": "lower",
 }
 WINDOW_PREFIXES: tuple[str, ...] = ("val_", "train_", "wf_", "live_")
 

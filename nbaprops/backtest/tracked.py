@@ -13,6 +13,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+from mlflow.tracking import MlflowClient
 
 from nbaprops.backtest.executor import Progress
 from nbaprops.backtest.walkforward import (
@@ -48,6 +49,8 @@ def window_label(result: BacktestResult) -> str:
 
 def _write_artifacts(folder: Path, result: BacktestResult) -> None:
     result.ledger.bets.to_csv(folder / "bets.csv", index=False)
+    if result.sanity is not None:
+        result.sanity.books.to_csv(folder / "book_sanity.csv", index=False)
     for season, part in result.predictions.groupby("season"):
         part.to_csv(folder / f"predictions_{metric_suffix(str(season))}.csv", index=False)
     bankroll_plot(
@@ -100,6 +103,7 @@ def _log_fold_runs(result: BacktestResult, parent_name: str, experiment_id: str)
             err = fold.predictions["actual"] - fold.predictions["prediction"]
             bets = result.ledger.bets
             in_fold = (bets["game_date"] >= fold.test_start) & (bets["game_date"] < fold.test_end)
+            in_fold &= bets["result"].isin(["win", "loss"])
             stake = float(bets.loc[in_fold, "stake_flat"].sum())
             log_metrics(
                 {
@@ -124,8 +128,10 @@ def run_tracked_backtest(
     progress: Progress | None = None,
     extra_tags: dict[str, str] | None = None,
     started_at: dt.datetime | None = None,
+    *,
+    client: MlflowClient,
 ) -> TrackedBacktest:
-    """Run the backtest and log it; the parent run is FAILED if anything raises."""
+    """Run the backtest and log it in client's store; the parent run FAILS if anything raises."""
     name = run_name(day, spec.model_type, feature_set, f"wf-refit{spec.refit_days}d")
     tags = {
         "model_type": spec.model_type,
@@ -141,11 +147,15 @@ def run_tracked_backtest(
         "project": "nba_props",
         **(extra_tags or {}),
     }
-    with start_tracked_run(experiment_id, name, tags, started_at) as run:
+    with start_tracked_run(experiment_id, name, tags, started_at, client=client) as run:
         result = run_backtest(data, spec, progress)
         mlflow.set_tag("backtest_window", window_label(result))
         if result.warnings:
             mlflow.set_tag("leakage_suspected", "; ".join(result.warnings))
+        if result.sanity is not None and result.sanity.set_aside:
+            mlflow.set_tag("books_set_aside", ",".join(result.sanity.set_aside))
+        if result.market_warnings:
+            mlflow.set_tag("price_sanity", "; ".join(result.market_warnings)[:4900])
         mlflow.log_params(
             {
                 "refit_days": spec.refit_days,

@@ -19,6 +19,7 @@ import pandas as pd
 from nbaprops.backtest.executor import Progress, run_folds
 from nbaprops.backtest.folds import FoldResult, FoldSpec
 from nbaprops.betting.bets import simulate_bets
+from nbaprops.betting.concentration import concentration_metrics, concentration_warnings
 from nbaprops.betting.ledger import BetLedger
 from nbaprops.betting.metrics import (
     brier_score,
@@ -27,9 +28,11 @@ from nbaprops.betting.metrics import (
     roi,
     sharpness,
 )
+from nbaprops.betting.price_sanity import PriceSanity, screen_props
 from nbaprops.seasons import metric_suffix
 from nbaprops.splits import Fold, SplitError, walk_forward_folds
 from nbaprops.training.prepare import PreparedData
+from nbaprops.training.props import props_for_rows
 from nbaprops.training.regression_metrics import segmented_mae
 
 #: Summary keys renamed to the guide's walk-forward names; the rest keep their own.
@@ -81,6 +84,10 @@ class BacktestResult:
     metrics: dict[str, float]
     window: tuple[pd.Timestamp, pd.Timestamp]
     warnings: tuple[str, ...] = ()
+    #: Books set aside and rows refused by the price check, with the evidence.
+    sanity: PriceSanity | None = None
+    #: Sentences behind edge_concentration and the books set aside (not leakage).
+    market_warnings: tuple[str, ...] = ()
 
 
 def plan_folds(data: PreparedData, spec: BacktestSpec) -> list[Fold]:
@@ -136,8 +143,8 @@ def calibration_points(props: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def segment_roi(ledger: BetLedger, props: pd.DataFrame) -> dict[str, float]:
-    """ROI of the flat bankroll by player tier, season and home/away."""
-    bets = ledger.bets
+    """ROI of the flat bankroll by player tier, season and home/away (decided bets only)."""
+    bets = ledger.bets[ledger.bets["result"].isin(["win", "loss"])]
     if bets.empty:
         return {}
     context = props.drop_duplicates(["game_date", "player_id"])[
@@ -203,6 +210,28 @@ def leakage_warnings(metrics: Mapping[str, float]) -> list[str]:
     return warnings
 
 
+def price_history(data: PreparedData) -> pd.DataFrame:
+    """Every opening prop of the data with its result and season, for the past-only price check
+    (it reads only days strictly before each bet's day)."""
+    history = props_for_rows(data.segments, data.lines, data.target, snapshot="open")
+    rows = history["row"].to_numpy()
+    return history.assign(
+        actual=np.asarray(data.y, dtype=float)[rows],
+        season=data.segments["season"].to_numpy()[rows],
+    ).drop(columns=["row"])
+
+
+def sanity_metrics(sanity: PriceSanity) -> dict[str, float]:
+    """How much the price check set aside: books, and rows refused."""
+    return {
+        "books_set_aside": float(len(sanity.set_aside)),
+        "props_refused": float(len(sanity.refused)),
+        "props_refused_two_way": float(
+            (sanity.refused["refused_because"] != "book set aside by the price check").sum()
+        ),
+    }
+
+
 def run_backtest(
     data: PreparedData, spec: BacktestSpec, progress: Progress | None = None
 ) -> BacktestResult:
@@ -213,15 +242,21 @@ def run_backtest(
     )
     predictions = pd.concat([r.predictions for r in results], ignore_index=True)
     props = pd.concat([r.props for r in results], ignore_index=True)
+    sanity = screen_props(props, price_history(data))
     ledger = simulate_bets(
-        props,
+        sanity.kept,
         edge_threshold=spec.edge_threshold,
         kelly_multiplier=spec.kelly_multiplier,
         kelly_cap=spec.kelly_cap,
         line_shopping=spec.line_shopping,
     )
     metrics = backtest_metrics(predictions, props, ledger)
+    metrics.update(sanity_metrics(sanity))
+    metrics.update(concentration_metrics(ledger.bets))
     window = (folds[0].test_start, folds[-1].test_end)
     warnings = tuple(leakage_warnings(metrics))
     metrics["leakage_suspected"] = float(bool(warnings))
-    return BacktestResult(spec, results, predictions, props, ledger, metrics, window, warnings)
+    market = (*sanity.messages(), *concentration_warnings(ledger.bets))
+    return BacktestResult(
+        spec, results, predictions, props, ledger, metrics, window, warnings, sanity, market
+    )

@@ -82,7 +82,7 @@ def test_tracked_backtest_reads_back_with_every_metric_and_artifact(
     client = init_tracking(settings)
     experiment = client.get_experiment_by_name("Phase4_Production")
     assert experiment is not None
-    tracked = run_tracked_backtest(prepared, _spec(), experiment.experiment_id, dt.date(2025, 6, 1))
+    tracked = run_tracked_backtest(prepared, _spec(), experiment.experiment_id, dt.date(2025, 6, 1), client=client)
     reader = MlflowClient(settings.resolved_tracking_uri)
     run = reader.get_run(tracked.run_id)
     assert run.info.status == "FINISHED"
@@ -125,7 +125,13 @@ def test_tracked_backtest_reads_back_with_every_metric_and_artifact(
     assert len(children) == len(tracked.result.folds)
     assert all("fold_mae" in c.data.metrics for c in children)
     bets = pd.read_csv(reader.download_artifacts(tracked.run_id, "bets.csv"))
-    assert len(bets) == run.data.metrics["bet_count"]
+    decided = bets["result"].isin(["win", "loss"])
+    assert decided.sum() == run.data.metrics["bet_count"]
+    assert (~decided).sum() == run.data.metrics["push_count"] + run.data.metrics["void_count"]
+    assert run.data.metrics["books_set_aside"] == 0.0  # the generator's books are honest
+    assert "edge_concentration" in run.data.metrics
+    assert any(key.startswith("roi_book_") for key in run.data.metrics)
+    assert "book_sanity.csv" in artifacts
     assert {"side", "price", "p_model", "edge", "stake_flat", "stake_kelly", "result"} <= set(
         bets.columns
     )
@@ -146,6 +152,32 @@ def test_a_lagging_book_is_beaten() -> None:
     result = run_backtest(_prepared(404, efficiency=0.0), _spec())
     assert result.metrics["wf_roi"] > 0.0
     assert result.metrics["roi_lower_95"] > 0.0
+    assert result.metrics["leakage_suspected"] == 0.0
+
+
+def test_a_book_with_over_and_under_swapped_is_set_aside(prepared: PreparedData) -> None:
+    """The real scrape's failure: a book whose prices know the side (-200 / +170) but are swapped,
+    so its +170 wins far more than it should. The price check must name it before the window
+    (from what the season showed so far) and no bet may be placed there; without the check the
+    same book would carry a huge false profit."""
+    lines = prepared.lines.copy()
+    book = sorted(lines["bookmaker"].astype(str).unique())[0]
+    results = prepared.segments[["game_date", "player_id"]].assign(actual=prepared.y)
+    at_book = (lines["bookmaker"].astype(str) == book) & (lines["market"] == "PTS")
+    actual = lines.loc[at_book, ["game_date", "player_id"]].merge(
+        results, on=["game_date", "player_id"], how="left"
+    )["actual"]
+    went_over = (actual.to_numpy() > lines.loc[at_book, "line"].to_numpy()) ^ (
+        np.random.default_rng(0).random(int(at_book.sum())) < 0.3
+    )
+    # the honest price would be over -200 when the over is likely; the scrape swapped the sides
+    lines.loc[at_book, "over_price"] = np.where(went_over, 170.0, -200.0)
+    lines.loc[at_book, "under_price"] = np.where(went_over, -200.0, 170.0)
+    result = run_backtest(replace(prepared, lines=lines), _spec())
+    assert result.sanity is not None and result.sanity.set_aside == [book]
+    assert result.metrics["books_set_aside"] == 1.0
+    assert not (result.ledger.bets["bookmaker"].astype(str) == book).any()
+    assert any(m.startswith(f"{book} (") and "anti-calibrated" in m for m in result.market_warnings)
     assert result.metrics["leakage_suspected"] == 0.0
 
 

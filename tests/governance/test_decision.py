@@ -21,6 +21,7 @@ GOOD: dict[str, float] = {
     "wf_mae": 4.30,
     "mae_vs_baseline": 0.97,
     "leakage_suspected": 0.0,
+    "edge_concentration": 0.0,
     "wf_roi": 0.070,
     "roi_lower_95": 0.010,
     "calibration_error": 0.030,
@@ -54,6 +55,8 @@ def test_good_candidate_without_champion_is_promoted() -> None:
 THRESHOLD_TABLE = [
     ("leakage_suspected", 0.0, True, "promote"),
     ("leakage_suspected", 1.0, False, "reject"),
+    ("edge_concentration", 0.0, True, "promote"),
+    ("edge_concentration", 1.0, False, "keep_in_staging"),
     ("mae_vs_baseline", 0.999, True, "promote"),
     ("mae_vs_baseline", 1.000, False, "reject"),
     ("mae_vs_baseline", 1.001, False, "reject"),

@@ -40,7 +40,9 @@ def test_packaged_default_carries_the_guide_thresholds() -> None:
         ("wf_win_rate", ">", 0.55),
         ("bet_count", ">=", 500.0),
         ("sharpe_ratio", ">", 1.0),
+        ("edge_concentration", "<", 0.5),
     }
+    assert policy.criterion("no_leakage").min_count is None  # rejects at any bet count
     assert policy.criteria[0].name == "beats_baseline"
     assert policy.criterion("beats_baseline").on_fail == "reject"
     assert policy.sample_size_metric == "bet_count"
