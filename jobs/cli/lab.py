@@ -34,10 +34,15 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.command("init")
 @click.pass_obj
 def init_command(settings: Settings) -> None:
-    """Create the tracking store and the phase experiments (idempotent)."""
+    """Create the tracking store and the phase experiments, migrate the state DB (idempotent)."""
+    from nbaprops.statedb import state_engine, upgrade
+
+    engine = state_engine(settings)
+    revision = upgrade(engine)  # SchemaTooNewError (exit 2) before anything is created
     client = init_tracking(settings)
     names = [p.experiment for p in PHASES]
     click.echo(f"tracking store: {settings.resolved_tracking_uri}")
+    click.echo(f"state database: {engine.url.render_as_string()} (schema {revision})")
     click.echo(f"experiments: {', '.join(names)} (+ monitoring)")
     del client
 
@@ -92,7 +97,9 @@ def train_command(
     with status("building features", as_json):
         data = prepare(feed, the_target, feature_set)
     with status(f"training {model_type} and logging the run", as_json):
-        result = train_and_log(data, spec, experiment.experiment_id, dt.date.today())
+        result = train_and_log(
+            data, spec, experiment.experiment_id, dt.date.today(), client=client
+        )
     if as_json:
         print_json(
             {
@@ -188,7 +195,7 @@ def backtest_command(
     feature_set, calibration, target = "full", "isotonic", settings.target
     tags: dict[str, str] = {}
     if version is not None:
-        recipe, tags = _version_recipe(client, version)
+        recipe, tags = _version_recipe(client, version, settings.registered_model)
         model_type, params = recipe.model_type, {**recipe.params, **params}
         feature_set, calibration, target = recipe.feature_set, recipe.calibration, recipe.target
     spec = BacktestSpec(
@@ -228,6 +235,7 @@ def backtest_command(
             feature_set=feature_set,
             progress=progress,
             extra_tags=tags,
+            client=client,
         )
     except SplitError as exc:
         fail(str(exc))
@@ -260,17 +268,18 @@ BACKTEST_HEADLINE = (
 )
 
 
-def _version_recipe(client: Any, version: str) -> tuple[Any, dict[str, str]]:
+def _version_recipe(
+    client: Any, version: str, registered_model: str
+) -> tuple[Any, dict[str, str]]:
     """The training recipe of a registered version and the tags that link the backtest to it."""
     from mlflow.exceptions import MlflowException
 
-    from governance.registry import MODEL_NAME as REGISTERED_MODEL
     from nbaprops.training.recipe import recipe_of_run
 
     try:
-        model_version = client.get_model_version(REGISTERED_MODEL, version)
+        model_version = client.get_model_version(registered_model, version)
     except MlflowException:
-        fail(f"no version {version} of {REGISTERED_MODEL}; see `nbaprops registry list`")
+        fail(f"no version {version} of {registered_model}; see `nbaprops registry list`")
         raise
     recipe = recipe_of_run(client, model_version.run_id)
-    return recipe, {"model_version": str(version), "registered_model": REGISTERED_MODEL}
+    return recipe, {"model_version": str(version), "registered_model": registered_model}

@@ -24,6 +24,7 @@ def _bad_input_errors() -> tuple[type[Exception], ...]:
     from nbaprops.data.shift import ShiftSpecError
     from nbaprops.seasons import SeasonError
     from nbaprops.splits import SplitError
+    from nbaprops.statedb import SchemaTooNewError
     from nbaprops.training.pipeline import NotEnoughDataError
 
     return (
@@ -35,6 +36,7 @@ def _bad_input_errors() -> tuple[type[Exception], ...]:
         ScheduleError,
         SeasonError,
         ShiftSpecError,
+        SchemaTooNewError,
     )
 
 

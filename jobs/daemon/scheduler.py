@@ -61,7 +61,7 @@ from jobs.daemon.runner import JobBusyError, JobRunner
 from jobs.daemon.schedule_settings import SchedulerSettings
 from jobs.daemon.types import Clock, utc_now
 from nbaprops.settings import Settings
-from nbaprops.statedb import state_engine
+from nbaprops.statedb import state_engine, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,8 @@ class Daemon:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
         global _current
         lock = daemon_lock(self.settings, self.engine)
-        self.history.ensure_schema()
+        revision = upgrade(self.engine)  # SchemaTooNewError: refuse to start on a newer schema
+        log.info("state database at schema %s", revision)
         if not lock.try_acquire():
             raise DaemonAlreadyRunningError(self._already_running_message())
         self.started_at = self.clock()

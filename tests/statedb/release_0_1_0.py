@@ -52,7 +52,7 @@ def build(url: str) -> None:
                 model_name="M",
                 version=version,
                 reason=f"{action} v1",
-            )  # fmt: skip
+            )
         )
     write_intent(engine, T0, "M", "1", "promote", [{"op": "set_alias", "alias": "Production",
                                                      "version": "1"}])  # fmt: skip
