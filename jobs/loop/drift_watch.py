@@ -15,11 +15,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from governance.drift import DriftReport, assess_drift
+from governance.policy import DriftPolicy
 from governance.promotion import NoPreviousVersion, rollback
 from governance.registry import PRODUCTION, version_by_alias
 from governance.serving import ServedModel, load_version
 from jobs.loop.context import JobContext
-from jobs.loop.live_predictions import LivePredictions
+from jobs.loop.live_predictions import LivePredictions, SettledWindow
 from nbaprops.tracking.runlog import log_metrics, start_tracked_run, write_json
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT
 from nbaprops.training.prepare import PreparedData, prepare
@@ -91,6 +92,7 @@ def _log_drift_run(ctx: JobContext, version: str, report: DriftReport, live_mae:
         f"{ctx.run_for:%Y%m%d}_drift_v{version}",
         tags,
         ctx.replayed_start,
+        client=ctx.client,
     ) as run:
         log_metrics(
             {
@@ -110,6 +112,27 @@ def _log_drift_run(ctx: JobContext, version: str, report: DriftReport, live_mae:
     return str(run.info.run_id)
 
 
+#: Reading stops doubling the window at this many settled rows.
+MAX_SETTLED_READ = 64_000
+
+
+def settled_for_every_rule(
+    live: LivePredictions, version: str, rules: DriftPolicy
+) -> SettledWindow:
+    """Enough settled rows for every drift rule: the MAE rule reads the last mae_window, the
+    calibration rule the last calibration_window priced, decided bets (and counts only from
+    min_calibration_bets). Pushes and unpriced rows carry no probability, so the read doubles
+    until enough priced rows are in or the history runs out."""
+    need_priced = max(rules.calibration_window, rules.min_calibration_bets)
+    limit = max(rules.mae_window, rules.min_settled_predictions, need_priced)
+    while True:
+        window = live.settled_window(version, limit)
+        enough = window.probabilities.size >= need_priced
+        if enough or window.count < limit or limit >= MAX_SETTLED_READ:
+            return window
+        limit *= 2
+
+
 def check_drift(ctx: JobContext) -> dict[str, Any]:
     """Assess drift of the Production version; roll back to the previous one on a breach."""
     production = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
@@ -122,7 +145,7 @@ def check_drift(ctx: JobContext) -> dict[str, Any]:
         return {"note": "no recent games to compare", "model_version": production.version}
     live = LivePredictions(ctx.engine)
     live.ensure_schema()
-    window = live.settled_window(production.version, ctx.policy.drift.mae_window)
+    window = settled_for_every_rule(live, production.version, ctx.policy.drift)
     val_mae = served.val_mae_props or served.val_mae or float("nan")
     report = assess_drift(
         ref_x,
@@ -135,7 +158,8 @@ def check_drift(ctx: JobContext) -> dict[str, Any]:
         window.outcomes,
         ctx.policy,
     )
-    live_mae = float(window.abs_errors.mean()) if window.count else float("nan")
+    recent = window.abs_errors[-ctx.policy.drift.mae_window :]
+    live_mae = float(recent.mean()) if recent.size else float("nan")
     run_id = _log_drift_run(ctx, production.version, report, live_mae)
     summary: dict[str, Any] = {
         "model_version": production.version,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import math
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from governance.drift import (
     DriftInputError,
@@ -23,6 +25,8 @@ from governance.drift import (
     rolling_mae,
 )
 from governance.policy import DriftPolicy, Policy, load_policy
+from jobs.loop.drift_watch import settled_for_every_rule
+from jobs.loop.live_predictions import LivePredictions
 
 POLICY = load_policy()
 
@@ -294,3 +298,62 @@ def test_report_to_dict_is_plain_json() -> None:
 
 def test_drift_policy_defaults_match_the_packaged_file() -> None:
     assert POLICY.drift == DriftPolicy()
+
+
+def _store_settled(
+    engine: sa.Engine, start: dt.date, days: int, p_over: float | None, actual: float
+) -> LivePredictions:
+    """`days` x 100 settled live predictions at line 10.5 with P(over) p_over (None: unpriced)."""
+    live = LivePredictions(engine)
+    live.ensure_schema()
+    for d in range(days):
+        day = start + dt.timedelta(days=d)
+        frame = pd.DataFrame(
+            {
+                "player_id": range(100),
+                "player_name": "p",
+                "market": "PTS",
+                "line": 10.5 if p_over is not None else None,
+                "prediction": 12.0,
+                "p_over": p_over,
+            }
+        )
+        live.record(day, "3", frame)
+        live.settle(day, frame[["player_id", "market"]].assign(actual=actual), day)
+    return live
+
+
+def test_the_drift_job_reads_enough_settled_rows_for_the_calibration_rule(tmp_path: Any) -> None:
+    """The issue's repro: 1,500 settled rows at P(over) 0.9 where every result is under. With
+    only mae_window (500) rows read, the calibration rule (1,000 needed) could never fire."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    live = _store_settled(engine, dt.date(2025, 1, 1), days=15, p_over=0.9, actual=3.0)
+    assert live.settled_window("3", POLICY.drift.mae_window).probabilities.size == 500
+    window = settled_for_every_rule(live, "3", POLICY.drift)
+    assert window.probabilities.size >= POLICY.drift.min_calibration_bets
+    rng = np.random.default_rng(2)
+    report = assess_drift(
+        _features(rng, 2000),
+        _features(rng, 800),
+        rng.normal(11, 6, 2000),
+        rng.normal(11, 6, 800),
+        window.abs_errors,
+        9.0,  # the MAE rule stays quiet: only calibration is wrong
+        window.probabilities,
+        window.outcomes,
+        POLICY,
+    )
+    assert report.calibration_bets == POLICY.drift.calibration_window
+    assert report.rolling_calibration_error == pytest.approx(0.9)
+    assert report.breached
+    assert any("rolling calibration error 0.900" in r for r in report.reasons)
+
+
+def test_unpriced_rows_make_the_job_read_further(tmp_path: Any) -> None:
+    """The latest 1,200 rows carry no price: the read doubles until 1,000 priced rows are in."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    _store_settled(engine, dt.date(2025, 1, 1), days=12, p_over=0.6, actual=12.0)
+    live = _store_settled(engine, dt.date(2025, 2, 1), days=12, p_over=None, actual=11.0)
+    window = settled_for_every_rule(live, "3", POLICY.drift)
+    assert window.probabilities.size == 1200
+    assert window.count == 2400  # every settled row: the history ran out before 4,000
