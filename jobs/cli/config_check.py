@@ -10,12 +10,17 @@ NBAPROPS_DATA): a command that will use them checks them before it starts, so a 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+import click
 from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings
 
 from nbaprops.settings import Settings
+from nbaprops.settings_env import dotenv_variables, unknown_variables, variables_of
 
 ENV_PREFIX = "NBAPROPS_"
 # Settings whose value may hold a credential (a password, a URL with one): never echoed.
@@ -65,8 +70,50 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
     return lines
 
 
+# NBAPROPS_* variables read outside the settings classes: by the test suite and CI
+# (NBAPROPS_CI, NBAPROPS_PG_BINDIR), by compose.yaml and the Dockerfile (the image's tag, extras).
+OTHER_VARIABLES = ("NBAPROPS_CI", "NBAPROPS_PG_BINDIR", "NBAPROPS_IMAGE_TAG", "NBAPROPS_EXTRAS")
+
+
+def settings_classes() -> list[type[BaseSettings]]:
+    """Every settings class that reads NBAPROPS_* variables."""
+    from jobs.daemon.faults import FaultSettings
+    from jobs.daemon.schedule_settings import SchedulerSettings
+
+    return [Settings, SchedulerSettings, FaultSettings]
+
+
+def known_variables() -> set[str]:
+    """Every NBAPROPS_* name some part of nbaprops reads (derived from the classes' fields)."""
+    names = set(OTHER_VARIABLES)
+    for model in settings_classes():
+        names.update(v for variables in variables_of(model).values() for v in variables)
+    return names
+
+
+def env_file() -> Path:
+    """The `.env` file Settings reads (relative to the working folder)."""
+    return Path(str(Settings.model_config.get("env_file") or ".env"))
+
+
+def setting_warnings(environ: Mapping[str, str], dotenv: Path) -> list[str]:
+    """One line per unknown NBAPROPS_* variable of the environment or `.env`, with a guess."""
+    from jobs.daemon.faults import FaultSettings
+    from jobs.daemon.schedule_settings import SCHEDULE_PREFIX, TIMEOUT_PREFIX
+
+    per_job = (SCHEDULE_PREFIX, TIMEOUT_PREFIX, str(FaultSettings.model_config["env_prefix"]))
+    in_env = unknown_variables(environ, known_variables(), ENV_PREFIX, per_job)
+    in_file = unknown_variables(dotenv_variables(dotenv), known_variables(), ENV_PREFIX, per_job)
+    return in_env + [f"{line} (in {dotenv})" for line in in_file]
+
+
 def load_settings() -> Settings:
-    """Settings from the environment and `.env`; ConfigurationError names any bad variable."""
+    """Settings from the environment and `.env`; ConfigurationError names any bad variable.
+
+    Unknown NBAPROPS_* variables are warned about on stderr first (a typo is otherwise silent).
+    """
+    for line in setting_warnings(os.environ, env_file()):
+        click.echo(f"warning: {line}", err=True)
     try:
         return Settings()
     except ValidationError as exc:
@@ -156,6 +203,8 @@ __all__ = [
     "ConfigurationError",
     "check_settings",
     "describe_validation_error",
+    "known_variables",
     "load_settings",
+    "setting_warnings",
     "variable_of",
 ]

@@ -63,6 +63,7 @@ def cli(ctx: click.Context) -> None:
 
 def _register_groups() -> None:
     """Attach the command groups that live in their own modules."""
+    from jobs.cli.config import config_command
     from jobs.cli.data import data_group
     from jobs.cli.governance import GOVERNANCE_COMMANDS
     from jobs.cli.lab import backtest_command, compare_command, init_command, train_command
@@ -72,6 +73,7 @@ def _register_groups() -> None:
 
     for command in (
         data_group,
+        config_command,
         init_command,
         train_command,
         compare_command,
