@@ -1,5 +1,10 @@
 """The ingest job: settle earlier predictions with their results, then predict today's props
-with the Production model, so the monitor always has settled live predictions to judge."""
+with the Production model before tip-off, so the monitor always has settled live predictions.
+
+Scoring sees exactly what is known on the morning of the day (Feed.morning_of): the games
+before it, the day's slate and the day's posted lines, never a box score of the day. A replay
+and a live run therefore take the same path and give the same predictions.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,9 @@ from governance.registry import PRODUCTION, version_by_alias
 from governance.serving import load_version
 from jobs.loop.context import JobContext
 from jobs.loop.live_predictions import LivePredictions
-from nbaprops.data.feed import Feed, target_values
+from nbaprops.data.feed import STAT_COLUMNS, Feed, target_values
 from nbaprops.training.pipeline import MIN_HISTORY_GAMES
 from nbaprops.training.prepare import prepare
-
-ONE_DAY = dt.timedelta(days=1)
 
 
 def actual_results(feed: Feed, day: dt.date, market: str) -> pd.DataFrame:
@@ -32,9 +35,8 @@ def actual_results(feed: Feed, day: dt.date, market: str) -> pd.DataFrame:
     )
 
 
-def settle_open_days(ctx: JobContext, live: LivePredictions) -> int:
+def settle_open_days(ctx: JobContext, live: LivePredictions, feed: Feed) -> int:
     """Fill in the results of every earlier day whose predictions are still open."""
-    feed = ctx.feed()
     market = ctx.settings.target
     settled = 0
     for day in live.unsettled_days(ctx.run_for):
@@ -42,34 +44,82 @@ def settle_open_days(ctx: JobContext, live: LivePredictions) -> int:
     return settled
 
 
-def predict_today(ctx: JobContext, live: LivePredictions) -> dict[str, Any]:
-    """Score today's props with the Production version and store the predictions."""
-    production = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
-    if production is None:
-        return {"predicted": 0, "note": "no Production model yet"}
-    feed = ctx.feed()
-    today = feed.on_date(ctx.run_for)
-    if today.games.empty:
-        return {"predicted": 0, "note": f"no games on {ctx.run_for}"}
-    served = load_version(ctx.client, production.version, ctx.model_name)
-    # Features are provably past-only (tests/features/test_leakage.py), so today's rows may
-    # sit in the frame: their own box scores never reach their features.
-    visible = feed.known_before(ctx.run_for + ONE_DAY)
-    data = prepare(visible, ctx.settings.target, served.feature_set)
-    # the population the model was validated on: players with a few games of history
+def posted_lines(morning: Feed, day: dt.date, market: str) -> pd.DataFrame:
+    """One line per player for `day`: the earliest snapshot, the first bookmaker by name."""
+    lines = morning.lines
+    lines = lines[(lines["game_date"] == pd.Timestamp(day)) & (lines["market"] == market)]
+    if "open" in set(lines["snapshot"]):
+        lines = lines[lines["snapshot"] == "open"]
+    ordered = lines.sort_values(["player_id", "snapshot_ts", "bookmaker"], na_position="last")
+    return ordered.drop_duplicates("player_id").reset_index(drop=True)
+
+
+def season_of(day: dt.date) -> str:
+    """The season label of a date: July onwards starts a new season (2024-10-22 -> 2024-25)."""
+    start = day.year if day.month >= 7 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def pending_rows(
+    games: pd.DataFrame, slate: pd.DataFrame, players: pd.Series, day: dt.date
+) -> pd.DataFrame:
+    """Game-log rows for today's games, not yet played: the team from each player's latest
+    game, opponent and home from the slate, box-score columns zero (features are past-only,
+    tests/features/test_leakage.py, so a row's own stats never reach its features)."""
+    latest = games.sort_values("game_date", kind="stable").drop_duplicates("player_id", keep="last")
+    latest = latest[latest["player_id"].isin(players)]
+    rows = latest.copy()
+    rows["game_date"] = pd.Timestamp(day)
+    if "season" in rows:
+        rows["season"] = season_of(day)
+    if "team" in rows and not slate.empty:
+        home = slate.rename(columns={"home_team": "team", "away_team": "opponent"}).assign(home=1)
+        away = slate.rename(columns={"away_team": "team", "home_team": "opponent"}).assign(home=0)
+        sides = pd.concat([home, away], ignore_index=True)[["team", "opponent", "home", "game_id"]]
+        rows = rows.drop(columns=[c for c in ("opponent", "home", "game_id") if c in rows])
+        rows = rows.merge(sides.drop_duplicates("team"), on="team", how="inner")
+        rows = rows[[c for c in games.columns if c in rows.columns]]
+    for column in STAT_COLUMNS:
+        if column in rows:
+            rows[column] = 0
+    return rows.astype(games.dtypes[rows.columns].to_dict()).reset_index(drop=True)
+
+
+def score_morning(morning: Feed, day: dt.date, market: str, served: Any) -> pd.DataFrame:
+    """Predictions for every player with a posted line on `day` and enough history."""
+    lines = posted_lines(morning, day, market)
+    if lines.empty:
+        return pd.DataFrame()
+    known = morning.games[morning.games["game_date"] < pd.Timestamp(day)]
+    today = pending_rows(known, morning.slate(day), lines["player_id"], day)
+    if today.empty:
+        return pd.DataFrame()
+    frame = pd.concat([known, today], ignore_index=True)
+    data = prepare(Feed(frame, lines, None, morning.source), market, served.feature_set)
     eligible = data.history_games >= MIN_HISTORY_GAMES
-    rows = np.flatnonzero((data.dates == pd.Timestamp(ctx.run_for)).to_numpy() & eligible)
+    rows = np.flatnonzero((data.dates == pd.Timestamp(day)).to_numpy() & eligible)
     mu = served.model.predict(data.X.iloc[rows].reset_index(drop=True))
     segments = data.segments.iloc[rows].reset_index(drop=True).assign(prediction=mu)
-    lines = today.lines[
-        (today.lines["market"] == ctx.settings.target) & (today.lines["snapshot"] == "open")
-    ]
-    first_book = lines.sort_values("bookmaker").drop_duplicates("player_id")
-    scored = segments.merge(first_book[["player_id", "line"]], on="player_id", how="inner")
+    scored = segments.merge(lines[["player_id", "line"]], on="player_id", how="inner")
     scored["p_over"] = served.model.prob_over(
         scored["prediction"].to_numpy(), scored["line"].to_numpy(), scored["tier"].to_numpy()
     )
-    scored["market"] = ctx.settings.target
+    scored["market"] = market
+    return scored
+
+
+def predict_today(ctx: JobContext, live: LivePredictions, feed: Feed) -> dict[str, Any]:
+    """Score today's posted props with the Production version and store the predictions."""
+    production = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
+    if production is None:
+        return {"predicted": 0, "note": "no Production model yet"}
+    morning = feed.morning_of(ctx.run_for)
+    if morning.slate(ctx.run_for).empty:
+        return {"predicted": 0, "note": f"no games scheduled on {ctx.run_for}"}
+    served = load_version(ctx.client, production.version, ctx.model_name)
+    scored = score_morning(morning, ctx.run_for, ctx.settings.target, served)
+    if scored.empty:
+        return {"predicted": 0, "note": f"no lines posted for {ctx.run_for}"}
     stored = live.record(ctx.run_for, production.version, scored)
     return {"predicted": stored, "model_version": production.version}
 
@@ -78,5 +128,6 @@ def ingest_day(ctx: JobContext) -> dict[str, Any]:
     """Settle, then predict; returns the job summary."""
     live = LivePredictions(ctx.engine)
     live.ensure_schema()
-    settled = settle_open_days(ctx, live)
-    return {"settled": settled, **predict_today(ctx, live)}
+    feed = ctx.feed()
+    settled = settle_open_days(ctx, live, feed)
+    return {"settled": settled, **predict_today(ctx, live, feed)}

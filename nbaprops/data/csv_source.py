@@ -16,6 +16,7 @@ import pandas as pd
 from nbaprops.data.errors import DataValidationError, DataWarning
 from nbaprops.data.feed import LINE_COLUMNS, TRUTH_KEY, Feed
 from nbaprops.data.player_names import ids_from_text
+from nbaprops.data.schedule import SCHEDULE_FILE, read_schedule
 from nbaprops.data.validate import (
     LINE,
     ProblemLog,
@@ -91,7 +92,11 @@ class CsvSource:
         truth = _read_truth(truth_path) if truth_path.exists() else None
         for note in notes:
             warnings.warn(note, DataWarning, stacklevel=2)
-        return Feed(game_log.games, lines, truth, source="csv", warnings=tuple(notes))
+        schedule_path = folder / SCHEDULE_FILE
+        schedule = read_schedule(schedule_path) if schedule_path.exists() else None
+        return Feed(
+            game_log.games, lines, truth, source="csv", warnings=tuple(notes), schedule=schedule
+        )
 
 
 def missing_columns_note(absent: tuple[str, ...], file: str) -> str | None:

@@ -50,6 +50,9 @@ LINE_COLUMNS: tuple[str, ...] = (
 MARKETS: tuple[str, ...] = ("PTS", "REB", "AST", "PRA")
 SNAPSHOTS: tuple[str, ...] = ("open", "close")
 
+# The slate: one row per scheduled game (schedule.csv); tipoff_utc is ISO text, may be empty.
+SCHEDULE_COLUMNS: tuple[str, ...] = ("game_date", "game_id", "home_team", "away_team", "tipoff_utc")
+
 # Truth columns (synthetic only): game_date, player_id, then true_mean_<M> and true_median_<M>.
 TRUTH_KEY: tuple[str, ...] = ("game_date", "player_id")
 
@@ -75,7 +78,8 @@ class Feed:
     """Game logs, sportsbook lines and (synthetic only) the hidden truth, sorted by date.
 
     `games` and `lines` use the canonical columns above with `game_date` as datetime64 at
-    midnight. `truth` is None for real data.
+    midnight. `truth` is None for real data. `schedule` is the slate (SCHEDULE_COLUMNS), None
+    when the source has none; `slate(day)` then falls back to the day's game logs.
     """
 
     games: pd.DataFrame
@@ -83,6 +87,7 @@ class Feed:
     truth: pd.DataFrame | None = None
     source: str = "synthetic"
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    schedule: pd.DataFrame | None = None
 
     @property
     def digest(self) -> str:
@@ -98,6 +103,24 @@ class Feed:
         """Everything known before the start of `day`: earlier games and earlier lines."""
         cutoff = pd.Timestamp(day).normalize()
         return self._subset(self.games["game_date"] < cutoff, self.lines["game_date"] < cutoff)
+
+    def morning_of(self, day: dt.date | pd.Timestamp) -> Feed:
+        """What is known on the morning of `day`, before tip-off: earlier games, the lines up
+        to and including the day's, and the schedule (no box score of the day)."""
+        d = pd.Timestamp(day).normalize()
+        slate = self.slate(d) if self.schedule is None else None
+        cut = self._subset(self.games["game_date"] < d, self.lines["game_date"] <= d)
+        if slate is None:
+            return cut
+        return Feed(cut.games, cut.lines, cut.truth, cut.source, cut.warnings, slate)
+
+    def slate(self, day: dt.date | pd.Timestamp) -> pd.DataFrame:
+        """The games scheduled on `day` (SCHEDULE_COLUMNS); derived from the day's game logs
+        when the source has no schedule (folders written before schedule.csv existed)."""
+        d = pd.Timestamp(day).normalize()
+        if self.schedule is not None:
+            return self.schedule.loc[self.schedule["game_date"] == d].reset_index(drop=True)
+        return schedule_from_games(self.games.loc[self.games["game_date"] == d])
 
     def on_date(self, day: dt.date | pd.Timestamp) -> Feed:
         """The games and lines of `day` only."""
@@ -117,7 +140,20 @@ class Feed:
         if self.truth is not None:
             keys = games[list(TRUTH_KEY)]
             truth = keys.merge(self.truth, on=list(TRUTH_KEY), how="left")
-        return Feed(games, lines, truth, self.source, self.warnings)
+        return Feed(games, lines, truth, self.source, self.warnings, self.schedule)
+
+
+def schedule_from_games(games: pd.DataFrame) -> pd.DataFrame:
+    """The slate implied by game logs: one row per game_id from its home team's rows."""
+    wanted = {"game_id", "team", "opponent", "home"}
+    if games.empty or not wanted <= set(games.columns):
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in SCHEDULE_COLUMNS}).astype(
+            {"game_date": "datetime64[ns]"}
+        )
+    home = games.loc[games["home"].fillna(0).astype(int) == 1]
+    slate = home.drop_duplicates("game_id")[["game_date", "game_id", "team", "opponent"]]
+    slate = slate.rename(columns={"team": "home_team", "opponent": "away_team"})
+    return slate.assign(tipoff_utc="").reset_index(drop=True)
 
 
 class DataSource(Protocol):

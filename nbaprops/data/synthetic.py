@@ -19,7 +19,14 @@ import pandas as pd
 from scipy import special
 
 from nbaprops.data import synthetic_players as league
-from nbaprops.data.feed import GAME_COLUMNS, MARKETS, TRUTH_KEY, Feed, target_values
+from nbaprops.data.feed import (
+    GAME_COLUMNS,
+    MARKETS,
+    TRUTH_KEY,
+    Feed,
+    schedule_from_games,
+    target_values,
+)
 from nbaprops.data.synthetic_lines import sportsbook_lines
 from nbaprops.seasons import parse_season
 from nbaprops.settings import DEFAULT_SEASONS
@@ -506,7 +513,16 @@ def _assemble(
     truth_columns = [f"true_{kind}_{m}" for m in MARKETS for kind in ("mean", "median")]
     truth = played[[*TRUTH_KEY, *truth_columns]].copy()
     lines = sportsbook_lines(played, efficiency, rng)
-    return Feed(games=games, lines=lines, truth=truth, source="synthetic")
+    schedule = synthetic_schedule(games)
+    return Feed(games=games, lines=lines, truth=truth, source="synthetic", schedule=schedule)
+
+
+def synthetic_schedule(games: pd.DataFrame) -> pd.DataFrame:
+    """The season's slate from its games; every game tips off at 7:30 pm Eastern (00:30 UTC
+    the next day), as a typical NBA evening does."""
+    slate = schedule_from_games(games)
+    tipoff = slate["game_date"] + pd.Timedelta(days=1, minutes=30)
+    return slate.assign(tipoff_utc=tipoff.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("str"))
 
 
 def oracle_mae(feed: Feed, target: str) -> float:

@@ -18,12 +18,13 @@ import pandas as pd
 from nbaprops.data.csv_source import GAMES_FILE, LINES_FILE, TRUTH_FILE
 from nbaprops.data.errors import OutputFolderError
 from nbaprops.data.feed import Feed
+from nbaprops.data.schedule import SCHEDULE_FILE
 
 DATE_FORMATS = {"game_date": "%Y-%m-%d", "snapshot_ts": "%Y-%m-%dT%H:%M:%S"}
 
 
 def write_feed(feed: Feed, out_dir: Path, *, overwrite: bool = False) -> list[Path]:
-    """Write games.csv, lines.csv (and truth.csv when the feed has truth) into `out_dir`.
+    """Write games.csv, lines.csv (truth.csv, schedule.csv when the feed has them) into `out_dir`.
 
     `out_dir` must not exist or be empty, unless `overwrite` replaces it whole.
     Returns the written files' final paths.
@@ -79,6 +80,8 @@ def _write_files(feed: Feed, folder: Path) -> list[str]:
     frames = {GAMES_FILE: feed.games, LINES_FILE: feed.lines}
     if feed.truth is not None:
         frames[TRUTH_FILE] = feed.truth
+    if feed.schedule is not None:
+        frames[SCHEDULE_FILE] = feed.schedule
     for name, frame in frames.items():
         _to_csv(frame, folder / name)
     return list(frames)

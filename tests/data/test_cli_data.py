@@ -108,8 +108,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
 def test_generate_writes_a_folder_that_validates(generated: tuple[Path, Result]) -> None:
     out, result = generated
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["games.csv", "lines.csv", "truth.csv"]
-    assert f"wrote games.csv, lines.csv, truth.csv to {out}" in result.stdout
+    names = ["games.csv", "lines.csv", "schedule.csv", "truth.csv"]
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert f"wrote games.csv, lines.csv, truth.csv, schedule.csv to {out}" in result.stdout
     assert "seasons 2024-25" in result.stdout and "truth: yes" in result.stdout
     check = run("data", "validate", str(out))
     assert check.exit_code == 0, check.stderr
