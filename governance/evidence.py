@@ -1,8 +1,10 @@
 """The evidence behind a promotion decision, gathered from MLflow, judged and recorded.
 
 A version's metrics are its training run's metrics overlaid by those of its latest finished
-walk-forward backtest (a run tagged backtest=walk_forward and model_version=<version>; the
-backtest wins on names both log, e.g. calibration_error). The champion (the Production
+walk-forward backtest (a run tagged backtest=walk_forward and model_version=<version> whose
+recipe_digest is the version's recipe and whose betting_digest is the standard betting rules';
+the backtest wins on names both log, e.g. calibration_error). The champion's backtest must also
+carry the candidate's data_digest: same window, same data. The champion (the Production
 version) is judged on its own backtest of the SAME window (tag backtest_window) as the
 candidate's; without one the comparison cannot be made, and the verdict cannot be promote.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +43,7 @@ class Evidence:
     training_run_id: str
     backtest_run_id: str | None = None
     window: str | None = None
+    data_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,36 @@ def _experiment_ids(client: MlflowClient) -> list[str]:
     return [e.experiment_id for e in client.search_experiments()]
 
 
-def latest_backtest(client: MlflowClient, version: str, window: str | None = None) -> Run | None:
-    """The latest finished walk-forward backtest of `version` (on `window`, when given)."""
+def expected_pins(client: MlflowClient, training_run_id: str) -> dict[str, str]:
+    """The tags a backtest must carry to count as evidence for the version trained in
+    `training_run_id`: its recipe's digest and the standard betting rules' digest."""
+    from nbaprops.backtest.pinning import (
+        BETTING_TAG,
+        RECIPE_TAG,
+        recipe_digest,
+        standard_betting_digest,
+    )
+    from nbaprops.training.recipe import recipe_of_run
+
+    try:
+        recipe = recipe_of_run(client, training_run_id)
+    except (MlflowException, OSError, KeyError, ValueError):
+        digest = "unreadable-recipe"  # no backtest can match a recipe nobody can read
+    else:
+        digest = recipe_digest(
+            recipe.model_type, recipe.params, recipe.calibration, recipe.feature_set, recipe.target
+        )
+    return {RECIPE_TAG: digest, BETTING_TAG: standard_betting_digest()}
+
+
+def latest_backtest(
+    client: MlflowClient,
+    version: str,
+    window: str | None = None,
+    pins: Mapping[str, str] | None = None,
+) -> Run | None:
+    """The latest finished walk-forward backtest of `version` (on `window`, when given) whose
+    tags equal every `pins` entry (recipe, betting and data digests); others are ignored."""
     filters = [
         "tags.backtest = 'walk_forward'",
         f"tags.model_version = '{version}'",
@@ -79,6 +111,8 @@ def latest_backtest(client: MlflowClient, version: str, window: str | None = Non
     ]
     if window is not None:
         filters.append(f"tags.backtest_window = '{window}'")
+    for tag, value in sorted((pins or {}).items()):
+        filters.append(f"tags.{tag} = '{value}'")
     runs = client.search_runs(
         _experiment_ids(client),
         filter_string=" and ".join(filters),
@@ -89,18 +123,27 @@ def latest_backtest(client: MlflowClient, version: str, window: str | None = Non
 
 
 def version_evidence(
-    client: MlflowClient, name: str, version: str, window: str | None = None
+    client: MlflowClient,
+    name: str,
+    version: str,
+    window: str | None = None,
+    data_digest: str | None = None,
 ) -> Evidence | None:
-    """Training metrics overlaid by the latest backtest (on `window` when given).
+    """Training metrics overlaid by the latest backtest pinned to the version (on `window` and
+    `data_digest` when given): a backtest of another recipe, other betting rules or other data
+    is never used.
 
-    With a `window` and no backtest on it, returns None: the version has no evidence there.
+    With a `window` and no matching backtest on it, returns None: no evidence there.
     """
     info = get_version(client, name, version)
     try:
         metrics = dict(client.get_run(info.run_id).data.metrics)
     except MlflowException:
         metrics = {}
-    backtest = latest_backtest(client, info.version, window)
+    pins = expected_pins(client, info.run_id)
+    if data_digest is not None:
+        pins["data_digest"] = data_digest
+    backtest = latest_backtest(client, info.version, window, pins)
     if backtest is None:
         if window is not None:
             return None
@@ -112,6 +155,7 @@ def version_evidence(
         info.run_id,
         backtest.info.run_id,
         backtest.data.tags.get("backtest_window"),
+        backtest.data.tags.get("data_digest"),
     )
 
 
@@ -151,7 +195,7 @@ def judge(client: MlflowClient, name: str, version: str, policy: Policy) -> Eval
         )
     rival = None
     if candidate.window is not None:
-        rival = version_evidence(client, name, champion, candidate.window)
+        rival = version_evidence(client, name, champion, candidate.window, candidate.data_digest)
     if rival is None:
         decision = _cannot_compare(
             decide(candidate.metrics, None, policy), _backtest_hint(champion, candidate.window)

@@ -16,6 +16,7 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from nbaprops.backtest.executor import Progress
+from nbaprops.backtest.pinning import BETTING_TAG, RECIPE_TAG, betting_digest, recipe_digest
 from nbaprops.backtest.walkforward import (
     BacktestResult,
     BacktestSpec,
@@ -144,6 +145,16 @@ def run_tracked_backtest(
         "backtest": "walk_forward",
         "sharpe_convention": SHARPE_CONVENTION,
         "line_shopping": str(spec.line_shopping).lower(),
+        RECIPE_TAG: recipe_digest(
+            spec.model_type, spec.params, spec.calibration, feature_set, data.target
+        ),
+        BETTING_TAG: betting_digest(
+            spec.edge_threshold,
+            spec.kelly_multiplier,
+            spec.kelly_cap,
+            spec.line_shopping,
+            spec.min_history_games,
+        ),
         "project": "nba_props",
         **(extra_tags or {}),
     }
