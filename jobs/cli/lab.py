@@ -176,6 +176,7 @@ def backtest_command(
     """Walk-forward backtest against the sportsbook lines, logged as a parent run with folds."""
     import pandas as pd
 
+    from nbaprops.backtest.pinning import STANDARD_BETTING
     from nbaprops.backtest.tracked import run_tracked_backtest
     from nbaprops.backtest.walkforward import BacktestSpec
     from nbaprops.data.sources import source_from_settings
@@ -198,6 +199,10 @@ def backtest_command(
         recipe, tags = _version_recipe(client, version, settings.registered_model)
         model_type, params = recipe.model_type, {**recipe.params, **params}
         feature_set, calibration, target = recipe.feature_set, recipe.calibration, recipe.target
+        if param_pairs or no_line_shopping or edge_threshold != STANDARD_BETTING["edge_threshold"]:
+            # overrides make an experiment on the version, never the version's evidence
+            tags = {**tags, "evidence": "experiment"}
+            tags["experiment_of_version"] = tags.pop("model_version")
     spec = BacktestSpec(
         model_type=model_type,
         params=params,
@@ -242,18 +247,31 @@ def backtest_command(
         return
     metrics = tracked.result.metrics
     if as_json:
-        print_json({"run_id": tracked.run_id, "run_name": tracked.run_name, "metrics": metrics})
+        print_json(
+            {
+                "run_id": tracked.run_id,
+                "run_name": tracked.run_name,
+                "metrics": metrics,
+                "price_checks": list(tracked.result.market_warnings),
+            }
+        )
         return
     click.echo(f"backtest {tracked.run_name} ({tracked.run_id}) in {chosen_phase.experiment}")
     for key in BACKTEST_HEADLINE:
         if key in metrics:
             click.echo(f"  {key:<20} {metrics[key]:.4f}")
+    for line in tracked.result.market_warnings:
+        click.echo(f"  price check: {line}")
 
 
 BACKTEST_HEADLINE = (
     "wf_mae",
     "wf_baseline_mae",
     "bet_count",
+    "push_count",
+    "void_count",
+    "books_set_aside",
+    "edge_concentration",
     "wf_win_rate",
     "wf_roi",
     "roi_lower_95",
