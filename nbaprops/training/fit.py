@@ -1,7 +1,9 @@
 """Fit a points model and its probability-of-the-over layer, out-of-sample throughout.
 
 The last part of the training window (the calibration slice) is held out: the regressor is fit
-on the rows before it, the tier spreads and the calibrator are fit on the slice's out-of-sample
+on the rows before it; the count distribution's dispersion by tier (negative binomial, variance
+phi x mean: points are skewed counts, a symmetric normal overstates the over of low means) and
+one calibrator per tier (pooled for a tier too small) are fit on the slice's out-of-sample
 predictions. Used by `nbaprops train` and by every walk-forward fold alike. An ensemble's
 members can be fitted side by side as Dask tasks; they get the same params and rows either way.
 """
@@ -18,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.betting.calibration import fit_calibrator
-from nbaprops.betting.probability import fit_tier_spread, prob_over, prob_push
+from nbaprops.betting.probability import (
+    fit_tier_spread,
+    prob_over,
+    prob_over_nbinom,
+    prob_push,
+    prob_push_nbinom,
+)
 from nbaprops.distributed import check_executor, dask_client
 from nbaprops.models.regressors import (
     ENSEMBLE_MEMBERS,
@@ -31,6 +39,8 @@ from nbaprops.splits import time_split
 from nbaprops.training.props import over_outcome
 
 CALIBRATION_FRACTION = 0.15
+#: Settled calibration props a tier needs for its own calibrator (else it uses the pooled one).
+MIN_TIER_CALIBRATION = 300
 #: Called around each ensemble member's fit, e.g. to open a nested MLflow run for it, with the
 #: member's name, a function returning the fitted member, and whether that fit ran on a Dask
 #: worker (out of sight of this process's autologging, so the hook logs what it would have).
@@ -88,29 +98,66 @@ class FittedPropsModel:
     n_fit_rows: int
     n_calibration_rows: int
     eval_curves: dict[str, list[float]] = field(default_factory=dict)
+    #: Negative-binomial dispersion (variance / mean) by tier; empty: the normal of sigma_by_tier.
+    phi_by_tier: dict[str, float] = field(default_factory=dict)
+    #: Calibrators of the tiers with enough calibration props; others use `calibrator`.
+    tier_calibrators: dict[str, Any] = field(default_factory=dict)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Point predictions of the target."""
         return np.asarray(self.model.predict(X[self.feature_names]), dtype=float)
 
     def raw_prob_over(self, mu: np.ndarray, line: np.ndarray, tiers: np.ndarray) -> np.ndarray:
-        """Uncalibrated P(over) from the stated distribution around the prediction."""
-        sigma = self._sigma(tiers)
-        return np.asarray(prob_over(np.asarray(mu, float), np.asarray(line, float), sigma))
+        """Uncalibrated P(over) from the count distribution around the prediction."""
+        mu, line = np.asarray(mu, float), np.asarray(line, float)
+        if self.phi_by_tier:
+            return np.asarray(prob_over_nbinom(np.maximum(mu, 0.05), line, self._phi(tiers)))
+        return np.asarray(prob_over(mu, line, self._sigma(tiers)))
 
     def _sigma(self, tiers: np.ndarray) -> np.ndarray:
         default = float(np.median(list(self.sigma_by_tier.values())))
         return np.array([self.sigma_by_tier.get(t, default) for t in tiers], dtype=float)
 
+    def _phi(self, tiers: np.ndarray) -> np.ndarray:
+        widest = max(self.phi_by_tier.values())
+        return np.array([self.phi_by_tier.get(str(t), widest) for t in tiers], dtype=float)
+
     def prob_over(self, mu: np.ndarray, line: np.ndarray, tiers: np.ndarray) -> np.ndarray:
-        """Calibrated P(over | no push): the calibrator was fit on settled (non-push) props."""
+        """Calibrated P(over | no push): each tier's calibrator (fit on settled props)."""
         raw = self.raw_prob_over(mu, line, tiers)
-        return np.asarray(self.calibrator.predict(raw), dtype=float)
+        out = np.asarray(self.calibrator.predict(raw), dtype=float)
+        tier_names = np.asarray(tiers).astype(str)
+        for tier, calibrator in self.tier_calibrators.items():
+            rows = tier_names == tier
+            if rows.any():
+                out[rows] = np.asarray(calibrator.predict(raw[rows]), dtype=float)
+        return out
 
     def prob_push(self, mu: np.ndarray, line: np.ndarray, tiers: np.ndarray) -> np.ndarray:
-        """P(push): zero for half-point lines, the stated distribution's mass at a whole line."""
-        sigma = self._sigma(tiers)
-        return np.asarray(prob_push(np.asarray(mu, float), np.asarray(line, float), sigma))
+        """P(push): zero for half-point lines, the distribution's mass at a whole line."""
+        mu, line = np.asarray(mu, float), np.asarray(line, float)
+        if self.phi_by_tier:
+            return np.asarray(prob_push_nbinom(np.maximum(mu, 0.05), line, self._phi(tiers)))
+        return np.asarray(prob_push(mu, line, self._sigma(tiers)))
+
+
+def fit_tier_dispersion(
+    y: np.ndarray, mu: np.ndarray, tiers: np.ndarray, min_count: int = 50
+) -> dict[str, float]:
+    """Variance / mean of the out-of-sample results around the predictions, by tier (method of
+    moments, at least 1.0: Poisson); a tier with fewer than `min_count` rows gets the pooled."""
+    y, mu = np.asarray(y, float), np.maximum(np.asarray(mu, float), 0.05)
+    names = np.asarray(tiers).astype(str)
+    keep = np.isfinite(y) & np.isfinite(mu)
+    pooled = max(1.0, float(np.sum((y[keep] - mu[keep]) ** 2) / np.sum(mu[keep])))
+    phi: dict[str, float] = {}
+    for tier in pd.unique(names):
+        rows = keep & (names == tier)
+        if rows.sum() < min_count:
+            phi[str(tier)] = pooled
+            continue
+        phi[str(tier)] = max(1.0, float(np.sum((y[rows] - mu[rows]) ** 2) / np.sum(mu[rows])))
+    return phi
 
 
 def fit_props_model(
@@ -181,8 +228,16 @@ def fit_props_model(
     cal_props = props[props["row"].isin(cal_positions)]
     pred_by_row = pd.Series(cal_pred, index=cal_positions)
     mu = pred_by_row.loc[cal_props["row"]].to_numpy()
-    raw = fitted.raw_prob_over(mu, cal_props["line"].to_numpy(), tiers[cal_props["row"]])
+    fitted.phi_by_tier = fit_tier_dispersion(y_cal, cal_pred, tiers[cal_mask])
+    prop_tiers = np.asarray(tiers[cal_props["row"]]).astype(str)
+    raw = fitted.raw_prob_over(mu, cal_props["line"].to_numpy(), prop_tiers)
     went_over, push = over_outcome(y[cal_props["row"]], cal_props["line"].to_numpy())
     keep = ~push
     fitted.calibrator = fit_calibrator(calibration, raw[keep], went_over[keep].astype(float))
+    for tier in pd.unique(prop_tiers):
+        rows = keep & (prop_tiers == tier)
+        if rows.sum() >= MIN_TIER_CALIBRATION:
+            fitted.tier_calibrators[str(tier)] = fit_calibrator(
+                calibration, raw[rows], went_over[rows].astype(float)
+            )
     return fitted
