@@ -204,13 +204,20 @@ def _write_artifacts(
     write_json(
         folder / "probability_model.json",
         {
-            "distribution": "normal with continuity correction, tier-dependent sigma",
+            "distribution": "negative binomial, variance = phi x mean, phi by tier",
+            "phi_by_tier": fitted.phi_by_tier,
+            "calibrated_tiers": sorted(fitted.tier_calibrators),
             "sigma_by_tier": fitted.sigma_by_tier,
             "calibration": fitted.calibration_kind,
             "fitted_on": "calibration slice: last dates of the training window, out-of-sample",
         },
     )
-    layer = {"sigma_by_tier": fitted.sigma_by_tier, "calibrator": fitted.calibrator}
+    layer = {
+        "sigma_by_tier": fitted.sigma_by_tier,
+        "calibrator": fitted.calibrator,
+        "phi_by_tier": fitted.phi_by_tier,
+        "tier_calibrators": fitted.tier_calibrators,
+    }
     (folder / "probability_layer.pkl").write_bytes(pickle.dumps(layer))
 
 
