@@ -78,6 +78,20 @@ class Settings(BaseSettings):
     report_sender: str = "nbaprops@localhost"
     report_recipients: str = ""
 
+    # Fetchers (nbaprops data fetch, the fetch job): which sources, their base URLs, the key
+    fetch_sources: str = Field(
+        default="", description="Comma list of 'nba', 'odds'; empty: read the folder as it is."
+    )
+    nba_stats_url: str = "https://stats.nba.com/stats"
+    odds_api_url: str = "https://api.the-odds-api.com"
+    odds_api_key: SecretStr | None = None
+    odds_regions: str = "us"
+    odds_markets: str = (
+        "player_points,player_rebounds,player_assists,player_points_rebounds_assists"
+    )
+    fetch_min_interval: float = Field(default=1.0, ge=0.0, description="Seconds between calls.")
+    fetch_retries: int = Field(default=4, ge=0)
+
     @field_validator("seasons")
     @classmethod
     def _check_seasons(cls, value: str) -> str:

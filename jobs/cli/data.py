@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from jobs.cli.fetch import fetch_command
 from nbaprops.data.csv_source import CsvSource
 from nbaprops.data.errors import DataValidationError, DataWarning, OutputFolderError
 from nbaprops.data.feed import Feed
@@ -26,6 +27,9 @@ BAD_INPUT_EXIT_CODE = 2
 @click.group("data")
 def data_group() -> None:
     """Generate or validate data feeds."""
+
+
+data_group.add_command(fetch_command)
 
 
 @contextmanager
