@@ -4,10 +4,12 @@ A scraping error (a book's over and under swapped, a stale line) looks to a mode
 edge. Before betting, every book is judged per season and past-only (on days strictly before the
 bet) on two kinds of evidence:
 
-- calibration: does the book's vig-free implied P(over) point the right way? The score
-  z = sum((y - y_bar)(p - p_bar)) / sqrt(y_bar (1 - y_bar) sum (p - p_bar)^2) is about N(0, 1)
-  when the prices carry no information and strongly negative when they point the wrong way
-  (a swapped book: where it implies 0.34 the over hits 0.53). z <= -Z_ANTI sets the book aside.
+- calibration: is the book's vig-free implied P(over) calibrated against the results? The score
+  z = sum((y - p)(p - 1/2)) / sqrt(sum p (1 - p)(p - 1/2)^2) is about N(0, 1) for calibrated
+  prices and strongly negative when the prices lean too far or the wrong way. A book is set
+  aside when z <= -Z_ANTI and its prices carry little or wrong information (the least-squares
+  slope of the results on p below MAX_SLOPE): where the real scrape's BetRivers implies 0.35
+  the over hits 0.53.
 - consensus: at the same line on the same prop, does its implied P(over) lean to the same side
   as the other books' mean? A book that leans the other way on most such props is set aside.
 
@@ -28,6 +30,9 @@ from nbaprops.betting.odds import american_to_implied, vig_free_probabilities
 #: Settled props a book needs before its calibration is judged, and the z that sets it aside.
 MIN_CALIBRATION_PROPS = 150
 Z_ANTI = 4.0
+#: ... and only when its prices carry little or wrong information (results-on-p slope below it;
+#: calibrated prices have slope 1), not when they are merely a little overconfident.
+MAX_SLOPE = 0.5
 #: Props compared with the consensus before that is judged; a book is set aside when it leans
 #: the other way on at least MIN_DISAGREEMENT of them, Z_ANTI standard errors beyond a coin
 #: flip. A lean counts when the vig-free probability is this far from 0.5 (-115/-105: 0.011).
@@ -115,6 +120,7 @@ def _daily_evidence(history: pd.DataFrame) -> pd.DataFrame:
     frame["y"] = np.where(settled, (actual > line).astype(float), 0.0)
     frame["sp"] = np.where(settled, frame["p"], 0.0)
     frame["spp"], frame["spy"] = frame["sp"] ** 2, frame["sp"] * frame["y"]
+    frame["sv"] = frame["sp"] * (1 - frame["sp"]) * (frame["sp"] - 0.5) ** 2
     low = settled & (frame["p"] < 0.5)
     frame["n_low"], frame["p_low"] = low.astype(float), np.where(low, frame["p"], 0.0)
     frame["y_low"] = np.where(low, frame["y"], 0.0)
@@ -130,7 +136,8 @@ def _daily_evidence(history: pd.DataFrame) -> pd.DataFrame:
     leans = (np.abs(frame["p"] - 0.5) > LEAN) & (np.abs(others - 0.5) > LEAN)
     frame["n_cmp"] = leans.astype(float)
     frame["n_opp"] = (leans & (np.sign(frame["p"] - 0.5) != np.sign(others - 0.5))).astype(float)
-    sums = ["n", "y", "sp", "spp", "spy", "n_low", "p_low", "y_low", "n_high", "p_high", "y_high"]
+    sums = ["n", "y", "sp", "spp", "spy", "sv"]
+    sums += ["n_low", "p_low", "y_low", "n_high", "p_high", "y_high"]
     return frame.groupby(["bookmaker", "season", "game_date"], sort=True)[
         [*sums, "n_cmp", "n_opp"]
     ].sum()
@@ -141,13 +148,13 @@ def _verdicts(daily: pd.DataFrame) -> pd.DataFrame:
     past = daily.groupby(level=["bookmaker", "season"]).cumsum()
     past = past.groupby(level=["bookmaker", "season"]).shift(1).fillna(0.0)
     n = past["n"]
-    ybar = past["y"] / n.where(n > 0)
     sxx = past["spp"] - past["sp"] ** 2 / n.where(n > 0)
     sxy = past["spy"] - past["sp"] * past["y"] / n.where(n > 0)
-    spread = ybar * (1 - ybar) * sxx
-    z: pd.Series = sxy / np.sqrt(spread.where(spread > 0))
+    slope = sxy / sxx.where(sxx > 0)
+    gap = past["spy"] - 0.5 * past["y"] - past["spp"] + 0.5 * past["sp"]  # sum (y - p)(p - 1/2)
+    z: pd.Series = gap / np.sqrt(past["sv"].where(past["sv"] > 0))
     share = past["n_opp"] / past["n_cmp"].where(past["n_cmp"] > 0)
-    anti = (n >= MIN_CALIBRATION_PROPS) & (z <= -Z_ANTI)
+    anti = (n >= MIN_CALIBRATION_PROPS) & (z <= -Z_ANTI) & (slope < MAX_SLOPE)
     beyond_chance = (past["n_opp"] - 0.5 * past["n_cmp"]) / np.sqrt(0.25 * past["n_cmp"])
     opposite = (
         (past["n_cmp"] >= MIN_CONSENSUS_PROPS)
@@ -155,7 +162,9 @@ def _verdicts(daily: pd.DataFrame) -> pd.DataFrame:
         & (beyond_chance >= Z_ANTI)
     )
     flagged = (anti | opposite).groupby(level=["bookmaker", "season"]).cummax()
-    return past.assign(z=z, disagreement=share, anti=anti, opposite=opposite, flagged=flagged)
+    return past.assign(
+        z=z, slope=slope, disagreement=share, anti=anti, opposite=opposite, flagged=flagged
+    )
 
 
 def _reason(row: pd.Series) -> str:
@@ -163,7 +172,9 @@ def _reason(row: pd.Series) -> str:
     parts = []
     if row["anti"]:
         parts.append(
-            f"anti-calibrated over {int(row['n'])} settled props (z = {row['z']:.1f}): where it "
+            f"{'anti-calibrated' if row['slope'] < 0 else 'uncalibrated'} over "
+            f"{int(row['n'])} settled props (z = {row['z']:.1f}, slope "
+            f"{row['slope']:.2f}): where it "
             f"implies P(over) {row['p_low'] / max(row['n_low'], 1):.2f} the over hit "
             f"{row['y_low'] / max(row['n_low'], 1):.2f}, where it implies "
             f"{row['p_high'] / max(row['n_high'], 1):.2f} it hit "
@@ -190,6 +201,7 @@ def _book_table(verdicts: pd.DataFrame, days: pd.DataFrame) -> pd.DataFrame:
                 "season": season,
                 "settled_props": int(at["n"]),
                 "calibration_z": float(at["z"]),
+                "calibration_slope": float(at["slope"]),
                 "consensus_disagreement": float(at["disagreement"]),
                 "set_aside_from": at["game_date"] if len(flagged) else pd.NaT,
                 "reason": _reason(at) if len(flagged) else "",
@@ -202,6 +214,7 @@ def _book_table(verdicts: pd.DataFrame, days: pd.DataFrame) -> pd.DataFrame:
             "season",
             "settled_props",
             "calibration_z",
+            "calibration_slope",
             "consensus_disagreement",
             "set_aside_from",
             "reason",

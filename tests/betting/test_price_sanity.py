@@ -116,3 +116,20 @@ def test_impossible_two_way_prices_are_refused() -> None:
 def test_a_history_without_results_says_what_it_needs() -> None:
     with pytest.raises(PriceSanityError, match=r"lacks \['actual'\]"):
         screen_props(market(days=1), market(days=1).drop(columns="actual"))
+
+
+def test_a_book_whose_leans_carry_no_information_is_set_aside_as_uncalibrated() -> None:
+    """Prices that lean hard at random (0.35 to 0.65, slope ~0) are as false as swapped ones:
+    betting against them finds edges that are not there."""
+    history = market(days=60, seed=5)
+    history = history[history["bookmaker"] != "Swapped"].copy()
+    rng = np.random.default_rng(9)
+    noisy = history["bookmaker"] == "C"
+    lean = rng.uniform(0.35, 0.65, int(noisy.sum()))
+    history.loc[noisy, "over_price"] = np.round(_american(lean * 1.045))
+    history.loc[noisy, "under_price"] = np.round(_american((1 - lean) * 1.045))
+    sanity = screen_props(history, history)
+    assert sanity.set_aside == ["C"]
+    (row,) = sanity.books[sanity.books["bookmaker"] == "C"].itertuples()
+    assert abs(row.calibration_slope) < 0.5 and row.calibration_z <= -4
+    assert "calibrated over" in row.reason
