@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from governance.evidence import latest_backtest
+from governance.evidence import expected_pins, latest_backtest
 from governance.promotion import move_to_staging, promote_if_qualified
 from governance.registry import PRODUCTION, STAGING, VersionInfo, register_run, version_by_alias
 from jobs.loop.context import JobContext
@@ -111,18 +111,30 @@ def _backtest_version(
     return tracked.run_id, window
 
 
+def _pins(ctx: JobContext, version: VersionInfo) -> dict[str, str]:
+    """Tags a backtest needs to count as this version's evidence (recipe and betting rules)."""
+    return expected_pins(ctx.client, version.run_id)
+
+
 def backtest_candidate(ctx: JobContext) -> dict[str, Any]:
     """Backtest the staged candidate, and the champion on the same window when it lacks one."""
     staging = version_by_alias(ctx.client, ctx.model_name, STAGING)
     if staging is None:
         return {"note": "no staged candidate"}
-    if latest_backtest(ctx.client, staging.version) is not None:
+    if latest_backtest(ctx.client, staging.version, pins=_pins(ctx, staging)) is not None:
         return {"note": f"version {staging.version} already has a backtest"}
     start = pd.Timestamp(ctx.run_for - dt.timedelta(days=ctx.settings.backtest_days))
     run_id, window = _backtest_version(ctx, staging, start)
     summary: dict[str, Any] = {"version": staging.version, "run_id": run_id, "window": window}
     champion = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
-    if champion is not None and latest_backtest(ctx.client, champion.version, window) is None:
+    data_pin = {"data_digest": ctx.client.get_run(run_id).data.tags.get("data_digest", "")}
+    if (
+        champion is not None
+        and latest_backtest(
+            ctx.client, champion.version, window, {**_pins(ctx, champion), **data_pin}
+        )
+        is None
+    ):
         champion_run, _ = _backtest_version(ctx, champion, start)
         summary["champion"] = {"version": champion.version, "run_id": champion_run}
     return summary
@@ -133,7 +145,7 @@ def evaluate_candidate(ctx: JobContext) -> dict[str, Any]:
     staging = version_by_alias(ctx.client, ctx.model_name, STAGING)
     if staging is None:
         return {"note": "no staged candidate"}
-    if latest_backtest(ctx.client, staging.version) is None:
+    if latest_backtest(ctx.client, staging.version, pins=_pins(ctx, staging)) is None:
         return {"note": f"version {staging.version} waits for its backtest"}
     result = promote_if_qualified(
         ctx.client, ctx.engine, ctx.model_name, staging.version, ctx.policy, ctx.now, ctx.actor

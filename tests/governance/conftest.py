@@ -21,8 +21,9 @@ import mlflow
 import pytest
 import sqlalchemy as sa
 
+from governance.evidence import expected_pins
 from governance.policy import Policy, parse_policy
-from governance.registry import MODEL_NAME
+from governance.registry import MODEL_NAME, get_version
 from jobs.cli.governance import Governance
 from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
@@ -159,6 +160,7 @@ def log_backtest(gov: Governance) -> BacktestLogger:
             "model_version": str(version),
             "backtest_window": window,
             "model_type": "xgboost",
+            **expected_pins(gov.client, get_version(gov.client, MODEL_NAME, str(version)).run_id),
         }
         with mlflow.start_run(experiment_id=experiment.experiment_id, tags=tags) as run:
             mlflow.log_metrics(dict(metrics))
