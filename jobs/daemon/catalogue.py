@@ -75,6 +75,9 @@ PRODUCTION_JOBS: tuple[JobSpec, ...] = (
             "Render the weekly report and send it (through the outbox)."),
     JobSpec("outbox_retry", "jobs.loop.tasks:outbox_retry", "*/30 * * * *", 5 * MINUTE, False,
             "Resend reports waiting in the outbox, oldest first."),
+    # listed last, scheduled first: 08:30, before ingest (09:00) and the retrain (09:30)
+    JobSpec("fetch", "jobs.loop.tasks:fetch", "30 8 * * *", 30 * MINUTE, True,
+            "Fetch yesterday's box scores and today's slate and lines (NBAPROPS_FETCH_SOURCES)."),
 )  # fmt: skip
 
 FAULT_JOBS: tuple[JobSpec, ...] = (

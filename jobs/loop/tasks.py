@@ -16,7 +16,17 @@ from jobs.loop.drift_watch import check_drift
 from jobs.loop.scoring import ingest_day
 from jobs.report.model import week_of
 from jobs.report.publish import retry_outbox, send_weekly_report
+from nbaprops.data.fetch.odds_api import EASTERN
+from nbaprops.data.fetch.run import fetch_days
 from nbaprops.settings import Settings
+
+
+def fetch(settings: Settings, run_for: dt.date) -> JobResult:
+    """Fetch yesterday's box scores and the day's slate and lines into the folder (fetch.run);
+    skipped when no source is configured (the folder is then read as it is)."""
+    today = dt.datetime.now(EASTERN).date()
+    summary = fetch_days(settings, run_for - dt.timedelta(days=1), run_for, today)
+    return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
 
 
 def ingest(settings: Settings, run_for: dt.date) -> JobResult:

@@ -118,7 +118,7 @@ def test_status_shows_daemon_jobs_and_extension_sections(
     report = json.loads(result.stdout)
     assert report["daemon"]["alive"] is True
     assert (report["daemon"]["pid"], report["daemon"]["host"]) == (77, "box")
-    assert len(report["jobs"]) == 7
+    assert len(report["jobs"]) == 8
     assert report["outbox"] == {"waiting": 2}
     assert report["drift"]["error"].startswith("ZeroDivisionError")
     text = kit.invoke(env, "status")

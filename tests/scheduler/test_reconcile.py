@@ -59,7 +59,7 @@ def test_first_start_adds_every_declared_job_with_the_daemon_defaults(
     report = _reconcile(kit, engine, kit.scheduler_settings())
     assert report["added"] == [
         "ingest", "nightly_retrain", "backtest", "evaluate_promotion", "drift_check",
-        "weekly_report", "outbox_retry",
+        "weekly_report", "outbox_retry", "fetch",
     ]  # fmt: skip
     jobs = _stored(kit, engine)
     retrain = jobs["nightly_retrain"]
@@ -76,7 +76,7 @@ def test_an_unchanged_job_keeps_its_pending_run(kit: Any, engine: sa.Engine) -> 
     _set_next_run(kit, engine, "ingest", PAST)  # came due while the daemon was down
     report = _reconcile(kit, engine, declared)
     assert report["added"] == report["rescheduled"] == report["refreshed"] == []
-    assert len(report["kept"]) == 7
+    assert len(report["kept"]) == 8
     assert stored_next_runs(engine)["ingest"] == PAST
 
 
@@ -111,6 +111,7 @@ def test_jobs_no_longer_declared_are_removed(kit: Any, engine: sa.Engine) -> Non
     report = _reconcile(kit, engine, kit.scheduler_settings(jobs="ingest,drift_check"))
     assert report["kept"] == ["ingest", "drift_check"]
     assert report["removed"] == [
-        "backtest", "evaluate_promotion", "nightly_retrain", "outbox_retry", "weekly_report",
+        "backtest", "evaluate_promotion", "fetch", "nightly_retrain", "outbox_retry",
+        "weekly_report",
     ]  # fmt: skip
     assert sorted(stored_next_runs(engine)) == ["drift_check", "ingest"]

@@ -87,6 +87,7 @@ def test_defaults_suit_a_nightly_cycle(kit: Any) -> None:
         "drift_check",
         "weekly_report",
         "outbox_retry",
+        "fetch",
     ]
     assert all(p.spec.ref == f"jobs.loop.tasks:{p.spec.name}" for p in planned)
     assert not any(p.spec.fault for p in planned)

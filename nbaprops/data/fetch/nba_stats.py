@@ -33,6 +33,8 @@ class NbaStatsSource:
         logs = [self._game_log(season, since, until) for season in seasons]
         slates = [self._schedule(season) for season in seasons]
         games = pd.concat(logs, ignore_index=True)
+        played = pd.to_datetime(games["GAME_DATE"], errors="coerce")
+        games = games[(played >= pd.Timestamp(since)) & (played <= pd.Timestamp(until))]
         schedule = pd.concat(slates, ignore_index=True)
         dates = pd.to_datetime(schedule["game_date"])
         schedule = schedule[(dates >= pd.Timestamp(since)) & (dates <= pd.Timestamp(until))]
