@@ -82,7 +82,9 @@ def test_tracked_backtest_reads_back_with_every_metric_and_artifact(
     client = init_tracking(settings)
     experiment = client.get_experiment_by_name("Phase4_Production")
     assert experiment is not None
-    tracked = run_tracked_backtest(prepared, _spec(), experiment.experiment_id, dt.date(2025, 6, 1), client=client)
+    tracked = run_tracked_backtest(
+        prepared, _spec(), experiment.experiment_id, dt.date(2025, 6, 1), client=client
+    )
     reader = MlflowClient(settings.resolved_tracking_uri)
     run = reader.get_run(tracked.run_id)
     assert run.info.status == "FINISHED"
