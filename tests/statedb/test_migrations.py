@@ -145,3 +145,45 @@ def test_database_newer_than_the_code_is_refused_untouched(tmp_path: Path) -> No
     assert head_revision() in str(caught.value)
     assert current_revision(engine) == "0099_future"
     assert snapshot(engine) == before
+
+
+UPGRADE_SCRIPT = "import sys, sqlalchemy as sa; from nbaprops.statedb import upgrade; " \
+    "print(upgrade(sa.create_engine(sys.argv[1])))"  # fmt: skip
+
+
+def upgrade_concurrently(url: str, processes: int = 3) -> list[str]:
+    """Start `processes` interpreters upgrading `url` at once; their printed revisions."""
+    import sys
+
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", UPGRADE_SCRIPT, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outputs = [child.communicate(timeout=120) for child in children]
+    assert [child.returncode for child in children] == [0] * processes, outputs
+    return [out.strip() for out, _ in outputs]
+
+
+def test_concurrent_upgrades_of_a_sqlite_file_agree(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    assert upgrade_concurrently(url) == [head_revision()] * 3
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        versions = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+    assert versions == [(head_revision(),)]
+
+
+@pytest.mark.postgres
+def test_concurrent_upgrades_of_postgres_agree(postgres_url: str) -> None:
+    assert upgrade_concurrently(postgres_url) == [head_revision()] * 3
+    engine = sa.create_engine(postgres_url)
+    try:
+        assert current_revision(engine) == head_revision()
+        assert set(EXPECTED_COUNTS) <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
