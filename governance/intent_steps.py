@@ -23,6 +23,7 @@ from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditEntry, audit_entry
+from nbaprops.tracking.setup import fluent_store
 
 Step = dict[str, Any]
 
@@ -131,13 +132,15 @@ def apply_step(client: MlflowClient, name: str, step: Step) -> str | None:
         if existing is not None:
             return str(existing.version)
         ensure_registered_model(client, name)
-        created = client.create_model_version(
-            name,
-            source=step["source"],
-            run_id=step["run_id"],
-            tags=step["tags"],
-            model_id=step["source"].removeprefix("models:/"),
-        )
+        # the SQL registry store looks the logged model up through MLflow's global store
+        with fluent_store(client):
+            created = client.create_model_version(
+                name,
+                source=step["source"],
+                run_id=step["run_id"],
+                tags=step["tags"],
+                model_id=step["source"].removeprefix("models:/"),
+            )
         return str(created.version)
     elif op != "audit":
         raise IntentError(

@@ -42,9 +42,10 @@ from governance.intents import (
     repair_pending,
     write_intent,
 )
+from nbaprops.settings import Settings
 from nbaprops.tracking.naming import Recipe, SemVer, next_semver
 
-MODEL_NAME = "NBAPropsModel"
+MODEL_NAME: str = Settings.model_fields["registered_model"].default
 STAGING = "staging"
 PRODUCTION = "production"
 PREVIOUS_PRODUCTION = "previous-production"

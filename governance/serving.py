@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from governance.registry import MODEL_NAME, VersionInfo, get_version
+from nbaprops.tracking.setup import fluent_store
 from nbaprops.training.fit import FittedPropsModel
 
 
@@ -35,12 +37,14 @@ def load_version(client: MlflowClient, version: str, name: str = MODEL_NAME) -> 
     """
     info = get_version(client, name, version)
     run = client.get_run(info.run_id)
-    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{info.version}")
-    features = json.loads(mlflow.artifacts.load_text(f"runs:/{info.run_id}/features.json"))
-    layer_path = mlflow.artifacts.download_artifacts(
-        run_id=info.run_id, artifact_path="probability_layer.pkl"
-    )
-    layer = pickle.loads(Path(layer_path).read_bytes())
+    with fluent_store(client):
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{info.version}")
+    with tempfile.TemporaryDirectory() as tmp:
+        features = json.loads(
+            Path(client.download_artifacts(info.run_id, "features.json", tmp)).read_text()
+        )
+        layer_path = client.download_artifacts(info.run_id, "probability_layer.pkl", tmp)
+        layer = pickle.loads(Path(layer_path).read_bytes())
     fitted = FittedPropsModel(
         model=pyfunc,
         model_type=run.data.tags.get("model_type", "unknown"),

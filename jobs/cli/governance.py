@@ -31,7 +31,6 @@ from governance.promotion import (
     rollback,
 )
 from governance.registry import (
-    MODEL_NAME,
     NotRegistrableError,
     RegistrationIncompleteError,
     UnknownVersionError,
@@ -40,9 +39,8 @@ from governance.registry import (
     resolve_version,
 )
 from jobs.cli.console import fail, print_json, print_table
+from jobs.wiring import App
 from nbaprops.settings import Settings
-from nbaprops.statedb import state_engine
-from nbaprops.tracking.setup import init_tracking
 
 DECISION_COLUMNS = ("criterion", "metric", "value", "op", "threshold", "result")
 LIST_COLUMNS = ("version", "semver", "lifecycle", "aliases", "val_mae", "wf_roi", "bet_count")
@@ -63,9 +61,10 @@ class Governance:
 
 def open_governance(settings: Settings, quiet: bool = False) -> Governance:
     """Connect to the stores, then complete any interrupted registry move (and say so)."""
-    now = dt.datetime.now(dt.UTC)
+    app = App.from_settings(settings)
+    now = app.clock()
     actor = "cli:" + getpass.getuser()
-    gov = Governance(init_tracking(settings), state_engine(settings), MODEL_NAME, now, actor)
+    gov = Governance(app.client, app.engine, app.model_name, now, actor)
     for intent in repair_pending(gov.client, gov.engine, now, actor):
         if not quiet:
             click.echo(

@@ -68,8 +68,7 @@ def hang(settings: Settings, run_for: dt.date) -> JobResult:
 
 def hang_in_mlflow_run(settings: Settings, run_for: dt.date) -> JobResult:
     """Open an MLflow run in the monitoring experiment, then never return (like `hang`)."""
-    import mlflow
-
+    from nbaprops.tracking.runlog import start_tracked_run
     from nbaprops.tracking.setup import MONITORING_EXPERIMENT, init_tracking
 
     client = init_tracking(settings)
@@ -77,7 +76,7 @@ def hang_in_mlflow_run(settings: Settings, run_for: dt.date) -> JobResult:
     assert experiment is not None
     if FaultSettings().hang_ignores_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    with mlflow.start_run(experiment_id=experiment.experiment_id, run_name="fault-hang") as run:
+    with start_tracked_run(experiment.experiment_id, "fault-hang", {}, client=client) as run:
         _write_marker(settings, run_for, f"run-opened {run.info.run_id}")
         while True:
             time.sleep(0.5)

@@ -58,6 +58,7 @@ def retrain(ctx: JobContext) -> dict[str, Any]:
         ctx.experiment_id(PRODUCTION_PHASE.experiment),
         ctx.run_for,
         started_at=ctx.replayed_start,
+        client=ctx.client,
     )
     info = register_run(ctx.client, ctx.engine, result.run_id, ctx.now, ctx.actor, ctx.model_name)
     problems = basic_checks(result.metrics)
@@ -106,6 +107,7 @@ def _backtest_version(
         feature_set=recipe.feature_set,
         extra_tags={"model_version": version.version, "registered_model": ctx.model_name},
         started_at=ctx.replayed_start,
+        client=ctx.client,
     )
     window = ctx.client.get_run(tracked.run_id).data.tags["backtest_window"]
     return tracked.run_id, window

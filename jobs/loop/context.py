@@ -13,13 +13,12 @@ import sqlalchemy as sa
 from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditTrail
-from governance.policy import Policy, load_policy
+from governance.policy import Policy
+from jobs.wiring import App
 from nbaprops.data.feed import Feed
 from nbaprops.data.shift import parse_scoring_shift, with_scoring_shift
 from nbaprops.data.sources import source_from_settings
 from nbaprops.settings import Settings
-from nbaprops.statedb import state_engine
-from nbaprops.tracking.setup import init_tracking
 
 SCHEDULER_ACTOR = "scheduler"
 JOB_HOUR_UTC = 12
@@ -40,10 +39,9 @@ def load_feed(settings: Settings) -> Feed:
     return _cached_feed(settings.model_dump_json())
 
 
-def job_clock(run_for: dt.date, today: dt.date | None = None) -> dt.datetime:
+def job_clock(run_for: dt.date, real_now: dt.datetime) -> dt.datetime:
     """The time a job's records carry: now for today's run, noon UTC of the day for a replay."""
-    real_now = dt.datetime.now(dt.UTC)
-    if run_for == (today or real_now.date()):
+    if run_for == real_now.date():
         return real_now
     return dt.datetime.combine(run_for, dt.time(JOB_HOUR_UTC), tzinfo=dt.UTC)
 
@@ -83,18 +81,15 @@ class JobContext:
 
 
 def job_context(settings: Settings, run_for: dt.date, actor: str = SCHEDULER_ACTOR) -> JobContext:
-    """Build the context of one job run (idempotent store set-up included)."""
-    client = init_tracking(settings)
-    engine = state_engine(settings)
-    audit = AuditTrail(engine)
-    audit.ensure_schema()
+    """Build the context of one job run from the one wiring point (jobs.wiring.App)."""
+    app = App.from_settings(settings)
     return JobContext(
         settings=settings,
         run_for=run_for,
-        now=job_clock(run_for),
-        client=client,
-        engine=engine,
-        audit=audit,
-        policy=load_policy(settings.policy_file),
+        now=job_clock(run_for, app.clock()),
+        client=app.client,
+        engine=app.engine,
+        audit=app.audit(),
+        policy=app.policy,
         actor=actor,
     )

@@ -20,7 +20,6 @@ from jobs.report.collect import collect_weekly_report
 from jobs.report.mailer import SmtpConfig, send_message
 from jobs.report.model import WeeklyReport, previous_week, week_of
 from jobs.report.outbox import FlushResult, Outbox, deliver
-from jobs.report.queries import DEFAULT_MODEL_NAME
 from jobs.report.render import RenderedReport, html_with_data_uris, render_report
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
@@ -47,11 +46,12 @@ def build_report(
     settings: Settings,
     week: str,
     now: dt.datetime,
-    registered_model: str = DEFAULT_MODEL_NAME,
+    registered_model: str | None = None,
 ) -> WeeklyReport:
     """Collect the week's report from the configured tracking store and state database."""
     client = init_tracking(settings)
-    return collect_weekly_report(client, open_audit(settings), week, now, registered_model)
+    model = registered_model or settings.registered_model
+    return collect_weekly_report(client, open_audit(settings), week, now, model)
 
 
 def report_as_dict(report: WeeklyReport) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def send_weekly_report(
     week: str | None,
     now: dt.datetime,
     *,
-    registered_model: str = DEFAULT_MODEL_NAME,
+    registered_model: str | None = None,
     attempts: int = 3,
     backoff_seconds: float = 2.0,
 ) -> WeeklyReportOutcome:

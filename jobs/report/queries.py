@@ -23,11 +23,12 @@ from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditEntry, AuditTrail
 from jobs.report.model import iso_week_bounds
+from nbaprops.settings import Settings
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, PHASES
 
 MONITORING_PHASE = "monitoring"
 PRODUCTION_ALIAS = "production"
-DEFAULT_MODEL_NAME = "NBAPropsModel"
+DEFAULT_MODEL_NAME: str = Settings.model_fields["registered_model"].default
 PARENT_TAG = "mlflow.parentRunId"
 RUN_PAGE_SIZE = 1000
 MAX_RUNS_PER_WEEK = 5000

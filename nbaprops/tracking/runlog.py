@@ -6,14 +6,17 @@ import datetime as dt
 import json
 import math
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.tracking import MlflowClient
 
 import nbaprops
+from nbaprops.tracking.setup import fluent_store
 
 
 def finite_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
@@ -52,27 +55,37 @@ def code_version() -> str:
     return f"{version}+{sha}" if sha else version
 
 
+@contextmanager
 def start_tracked_run(
     experiment_id: str,
     run_name: str,
     tags: Mapping[str, str],
     started_at: dt.datetime | None = None,
-) -> mlflow.ActiveRun:
-    """`mlflow.start_run`, or, for a replayed day, a run whose start time is that day.
+    *,
+    client: MlflowClient,
+) -> Iterator[mlflow.ActiveRun]:
+    """An active run in `client`'s store; for a replayed day, one whose start time is that day.
 
-    Weekly reports select runs by start time, so a season replay must log its runs at the
-    simulated time: the run is created with that start time, then resumed as the active run.
+    The fluent API (log_model, autologging, log_artifacts) points at `client`'s store for the
+    run's duration only (fluent_store). Weekly reports select runs by start time, so a season
+    replay must log its runs at the simulated time: the run is created with that start time,
+    then resumed as the active run.
     """
-    if started_at is None:
-        return mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags))
-    from mlflow.tracking.context.registry import resolve_tags
+    with fluent_store(client):
+        if started_at is None:
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name=run_name, tags=dict(tags)
+            ) as active:
+                yield active
+            return
+        from mlflow.tracking.context.registry import resolve_tags
 
-    client = mlflow.MlflowClient()
-    run = client.create_run(
-        experiment_id,
-        start_time=int(started_at.timestamp() * 1000),
-        # the context tags start_run adds (user, source, MLFLOW_RUN_CONTEXT: the job's run)
-        tags=resolve_tags({**tags, "mlflow.runName": run_name}),
-        run_name=run_name,
-    )
-    return mlflow.start_run(run_id=run.info.run_id)
+        run = client.create_run(
+            experiment_id,
+            start_time=int(started_at.timestamp() * 1000),
+            # the context tags start_run adds (user, source, MLFLOW_RUN_CONTEXT: the job's run)
+            tags=resolve_tags({**tags, "mlflow.runName": run_name}),
+            run_name=run_name,
+        )
+        with mlflow.start_run(run_id=run.info.run_id) as active:
+            yield active

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import mlflow
 from filelock import FileLock
 from mlflow.entities import Experiment
 from mlflow.tracking import MlflowClient
+from mlflow.tracking._model_registry import utils as _registry_utils
+from mlflow.tracking._tracking_service import utils as _tracking_utils
 
 from nbaprops.settings import Settings
 
@@ -82,24 +86,49 @@ def _ensure_experiment(
     return existing
 
 
-def _set_fluent_uris(uri: str) -> None:
-    """Point the fluent API at `uri` without leaking it into MLFLOW_TRACKING_URI.
+def store_uris(client: MlflowClient) -> tuple[str, str]:
+    """The tracking and registry URIs a client was built with."""
+    return str(client._tracking_client.tracking_uri), str(client._registry_uri)
 
-    mlflow.set_tracking_uri also exports the variable, and Settings reads that variable first,
-    so a second Settings built later in the same process would silently use this store.
+
+@contextmanager
+def fluent_store(client: MlflowClient) -> Iterator[None]:
+    """Point MLflow's fluent API (autologging, log_model, start_run) at `client`'s store.
+
+    This is the one place project code sets MLflow's global store. It restores the previous
+    store and the MLFLOW_TRACKING_URI/MLFLOW_REGISTRY_URI variables on exit: set_tracking_uri
+    exports the variable, and Settings reads it first, so a later Settings in the same process
+    would otherwise silently use this store, and two stores in one process could cross.
     """
-    before = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    for name, value in before.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    tracking_uri, registry_uri = store_uris(client)
+    env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    before_tracking = _tracking_utils._tracking_uri
+    before_registry = _registry_utils._registry_uri
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(registry_uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(before_tracking)  # type: ignore[arg-type]
+        _registry_utils._registry_uri = before_registry
+        for name, value in env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def tracking_client(settings: Settings) -> MlflowClient:
+    """A client on the configured store, with explicit tracking and registry URIs."""
+    uri = settings.resolved_tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def init_tracking(settings: Settings) -> MlflowClient:
-    """Point MLflow at the configured store and create the project's experiments (idempotent)."""
+    """A client on the configured store, with the project's experiments created (idempotent).
+
+    MLflow's global (fluent) store is left alone: code that needs it enters fluent_store.
+    """
     quiet_mlflow()
     settings.home.mkdir(parents=True, exist_ok=True)
     uri = settings.resolved_tracking_uri
@@ -108,12 +137,11 @@ def init_tracking(settings: Settings) -> MlflowClient:
             "MLflow's file store is refused by MLflow 3; use sqlite:///path/mlflow.db "
             "or a PostgreSQL URI (see README)"
         )
-    _set_fluent_uris(uri)
     artifacts = settings.resolved_artifact_root if _is_database_store(uri) else None
     if artifacts is not None:
         artifacts.mkdir(parents=True, exist_ok=True)
     with FileLock(str(settings.home / ".tracking-init.lock"), timeout=120):
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client = tracking_client(settings)
         for phase in PHASES:
             tags = {"project": PROJECT_TAG, "phase": phase.key}
             _ensure_experiment(client, phase.experiment, phase.description, tags, artifacts)

@@ -23,6 +23,7 @@ from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
 from mlflow.entities import Metric, Param
 from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
 from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH
 
 from nbaprops.models.regressors import DEFAULT_PARAMS, Regressor, importance_of, n_estimators_of
@@ -108,7 +109,7 @@ def _autolog(enable: bool) -> None:
     mlflow.lightgbm.autolog(**options)
 
 
-def _log_like_autolog(run_id: str, model: Any) -> None:
+def _log_like_autolog(client: MlflowClient, run_id: str, model: Any) -> None:
     """What autologging records of a booster fitted out of its sight (on a Dask worker).
 
     Its parameters, and its per-iteration evaluation curve as one stepped metric per eval set
@@ -124,14 +125,13 @@ def _log_like_autolog(run_id: str, model: Any) -> None:
         for metric, values in by_metric.items()
         for step, value in enumerate(values)
     ]
-    client = mlflow.MlflowClient()
     for start in range(0, len(params), MAX_PARAMS_TAGS_PER_BATCH):
         client.log_batch(run_id, params=params[start : start + MAX_PARAMS_TAGS_PER_BATCH])
     for start in range(0, len(metrics), MAX_METRICS_PER_BATCH):
         client.log_batch(run_id, metrics=metrics[start : start + MAX_METRICS_PER_BATCH])
 
 
-def _member_hook(parent_name: str) -> MemberHook:
+def _member_hook(client: MlflowClient, parent_name: str) -> MemberHook:
     def hook(name: str, fit: Callable[[], Regressor], on_worker: bool) -> Regressor:
         parent = mlflow.active_run()
         assert parent is not None, "ensemble members are logged inside the parent run"
@@ -142,7 +142,7 @@ def _member_hook(parent_name: str) -> MemberHook:
             mlflow.set_tags({"model_type": name, "ensemble_member": "true"})
             model = fit()
             if on_worker:
-                _log_like_autolog(child.info.run_id, model)
+                _log_like_autolog(client, child.info.run_id, model)
             mlflow.log_metric("n_estimators", n_estimators_of(model))
         return model
 
@@ -236,8 +236,10 @@ def train_and_log(
     experiment_id: str,
     day: dt.date,
     started_at: dt.datetime | None = None,
+    *,
+    client: MlflowClient,
 ) -> TrainResult:
-    """Fit, evaluate and log one run (plus one child run per ensemble member)."""
+    """Fit, evaluate and log one run (plus one child run per ensemble member) in client's store."""
     phase = phase_by_key(spec.phase)
     train, val = split_rows(data, spec)
     if len(train) == 0 or len(val) == 0:
@@ -298,7 +300,7 @@ def train_and_log(
     # cluster's worker threads cannot open stray runs of their own
     _autolog(not (spec.model_type == "ensemble" and spec.executor == "dask"))
     try:
-        with start_tracked_run(experiment_id, name, tags, started_at) as run:
+        with start_tracked_run(experiment_id, name, tags, started_at, client=client) as run:
             fitted = fit_props_model(
                 X.iloc[train].reset_index(drop=True),
                 y[train],
@@ -310,7 +312,7 @@ def train_and_log(
                 calibration=spec.calibration,
                 seed=spec.seed,
                 n_jobs=spec.n_jobs,
-                member_hook=_member_hook(name),
+                member_hook=_member_hook(client, name),
                 executor=spec.executor,
                 dask_address=spec.dask_address,
             )

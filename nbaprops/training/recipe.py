@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import mlflow
 from mlflow.tracking import MlflowClient
 
 #: Parameters the pipeline adds itself; a replay must not pass them as overrides.
@@ -36,8 +37,9 @@ def _overrides(model_type: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def recipe_of_run(client: MlflowClient, run_id: str) -> TrainRecipe:
     """The recipe recorded in a training run's training_config.json artifact."""
-    del client  # the artifact is read through the fluent API's configured store
-    config = json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/training_config.json"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(run_id, "training_config.json", tmp)
+        config = json.loads(Path(path).read_text())
     model_type = str(config["model_type"])
     return TrainRecipe(
         model_type=model_type,

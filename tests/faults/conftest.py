@@ -155,7 +155,7 @@ def lived_in(tmp_path_factory: pytest.TempPathFactory) -> Template:
     data = prepare(load_feed(settings).known_before(dt.date(2025, 1, 6)), "PTS", "full")
     spec = TrainSpec(model_type="xgboost", params={"n_estimators": 30}, seed=7, n_jobs=2,
                      phase="production")  # fmt: skip
-    run = train_and_log(data, spec, experiment.experiment_id, dt.date(2025, 1, 6))
+    run = train_and_log(data, spec, experiment.experiment_id, dt.date(2025, 1, 6), client=client)
     engine = state_engine(settings)
     register_run(client, engine, run.run_id, T0, "setup")
     policy = parse_policy(

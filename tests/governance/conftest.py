@@ -28,7 +28,7 @@ from jobs.cli.governance import Governance
 from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
-from nbaprops.tracking.setup import init_tracking
+from nbaprops.tracking.setup import fluent_store, init_tracking
 
 T0 = dt.datetime(2025, 1, 13, 6, 0, tzinfo=dt.UTC)
 WINDOW = "2024-12-01..2025-01-10"
@@ -84,7 +84,7 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory, small_feed: Feed) ->
     assert experiment is not None
     data = prepare(small_feed, "PTS", "full")
     spec = TrainSpec(params={"n_estimators": 30, "max_depth": 3}, seed=7, n_jobs=2)
-    result = train_and_log(data, spec, experiment.experiment_id, dt.date(2025, 1, 6))
+    result = train_and_log(data, spec, experiment.experiment_id, dt.date(2025, 1, 6), client=client)
     return TrainedStore(home, result.run_id, result.model_uri, experiment.experiment_id)
 
 
@@ -162,7 +162,9 @@ def log_backtest(gov: Governance) -> BacktestLogger:
             "model_type": "xgboost",
             **expected_pins(gov.client, get_version(gov.client, MODEL_NAME, str(version)).run_id),
         }
-        with mlflow.start_run(experiment_id=experiment.experiment_id, tags=tags) as run:
+        with fluent_store(gov.client), mlflow.start_run(
+            experiment_id=experiment.experiment_id, tags=tags
+        ) as run:
             mlflow.log_metrics(dict(metrics))
         return run.info.run_id
 
@@ -181,7 +183,7 @@ def clone_run(gov: Governance, run_id: str) -> RunCloner:
         run = gov.client.create_run(source.info.experiment_id, tags={**source.data.tags})
         for key, value in tag_changes.items():
             gov.client.set_tag(run.info.run_id, key, value)
-        with mlflow.start_run(run_id=run.info.run_id):
+        with fluent_store(gov.client), mlflow.start_run(run_id=run.info.run_id):
             mlflow.log_metrics(dict(source.data.metrics))
         return run.info.run_id
 

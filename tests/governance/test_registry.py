@@ -344,7 +344,7 @@ def test_real_walk_forward_backtests_feed_the_champion_comparison(
     for version in ("2", "1"):
         run_tracked_backtest(
             data, spec, experiment.experiment_id, dt.date(2025, 1, 13),
-            extra_tags={"model_version": version},
+            extra_tags={"model_version": version}, client=gov.client,
         )  # fmt: skip
     result = promote_if_qualified(
         gov.client, gov.engine, gov.name, "2", permissive_policy, gov.now, "scheduler"

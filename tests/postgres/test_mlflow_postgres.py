@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
-from nbaprops.tracking.setup import MONITORING_EXPERIMENT, PHASES, init_tracking
+from nbaprops.tracking.setup import MONITORING_EXPERIMENT, PHASES, fluent_store, init_tracking
 from nbaprops.training.pipeline import TrainResult, TrainSpec, train_and_log
 from nbaprops.training.prepare import PreparedData, prepare
 
@@ -45,12 +45,12 @@ def pg_settings(settings: Settings, postgres_url: str) -> Settings:
 
 
 def _train(settings: Settings, data: PreparedData, seed: int) -> TrainResult:
-    experiment = MlflowClient(settings.resolved_tracking_uri).get_experiment_by_name(
-        "Phase1_Foundation"
-    )
+    uri = settings.resolved_tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name("Phase1_Foundation")
     assert experiment is not None
     spec = TrainSpec(params={"n_estimators": 20}, seed=seed, n_jobs=1)
-    return train_and_log(data, spec, experiment.experiment_id, DAY)
+    return train_and_log(data, spec, experiment.experiment_id, DAY, client=client)
 
 
 def _register(client: MlflowClient, result: TrainResult) -> str:
@@ -138,7 +138,8 @@ def test_train_register_and_move_the_alias_on_postgres(
     )
     assert second.run_id in {r.info.run_id for r in found}
 
-    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
-    rows = prepared.X.head(25)
-    expected = mlflow.pyfunc.load_model(second.model_uri).predict(rows)
+    with fluent_store(client):
+        model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
+        rows = prepared.X.head(25)
+        expected = mlflow.pyfunc.load_model(second.model_uri).predict(rows)
     np.testing.assert_array_equal(np.asarray(model.predict(rows)), np.asarray(expected))

@@ -27,7 +27,7 @@ from mlflow.tracking import MlflowClient
 
 from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
-from nbaprops.tracking.setup import init_tracking
+from nbaprops.tracking.setup import fluent_store, init_tracking
 from nbaprops.training.pipeline import TrainSpec, train_and_log
 from nbaprops.training.prepare import prepare
 
@@ -146,7 +146,9 @@ def test_train_and_register_through_the_tracking_server(
 
     data = prepare(small_feed, "PTS", "full")
     spec = TrainSpec(params={"n_estimators": 20}, seed=3, n_jobs=1)
-    result = train_and_log(data, spec, experiment.experiment_id, dt.date(2025, 1, 13))
+    result = train_and_log(
+        data, spec, experiment.experiment_id, dt.date(2025, 1, 13), client=client
+    )
     client.create_registered_model(MODEL_NAME)
     version = client.create_model_version(
         MODEL_NAME,
@@ -176,7 +178,8 @@ def test_train_and_register_through_the_tracking_server(
     assert any(model_id in p.parts and p.name == "MLmodel" for p in stored)
     assert not remote.resolved_artifact_root.exists()
 
-    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
+    with fluent_store(client):
+        model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
     predictions = np.asarray(model.predict(data.X.head(10)))
     assert predictions.shape == (10,)
     assert np.isfinite(predictions).all()

@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
-from nbaprops.tracking.setup import PHASES, init_tracking
+from nbaprops.tracking.setup import PHASES, fluent_store, init_tracking
 from nbaprops.training.pipeline import TrainSpec, train_and_log
 from nbaprops.training.prepare import PreparedData, prepare
 
@@ -82,7 +82,9 @@ def test_training_run_has_every_metric_tag_and_artifact(
     experiment = client.get_experiment_by_name("Phase1_Foundation")
     assert experiment is not None
     spec = TrainSpec(model_type=model_type, params=_small_params(model_type), seed=3)
-    result = train_and_log(prepared, spec, experiment.experiment_id, dt.date(2025, 10, 14))
+    result = train_and_log(
+        prepared, spec, experiment.experiment_id, dt.date(2025, 10, 14), client=client
+    )
 
     run = MlflowClient(settings.resolved_tracking_uri).get_run(result.run_id)
     assert run.info.status == "FINISHED"
@@ -116,7 +118,8 @@ def test_training_run_has_every_metric_tag_and_artifact(
     )
     assert config["val_dates"][0] > config["train_dates"][1]  # validation strictly after
 
-    probs = mlflow.artifacts.load_text(f"runs:/{result.run_id}/prop_probabilities.csv")
+    with fluent_store(client):
+        probs = mlflow.artifacts.load_text(f"runs:/{result.run_id}/prop_probabilities.csv")
     import io
 
     import pandas as pd
@@ -125,7 +128,8 @@ def test_training_run_has_every_metric_tag_and_artifact(
     assert frame["p_over"].between(0, 1).all()
 
     assert result.model_uri.startswith("models:/m-")
-    model = mlflow.pyfunc.load_model(result.model_uri)
+    with fluent_store(client):
+        model = mlflow.pyfunc.load_model(result.model_uri)
     preds = model.predict(prepared.X.head(20))
     assert len(preds) == 20
 

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from nbaprops.data.feed import Feed
 from nbaprops.distributed import ExecutorError
 from nbaprops.settings import Settings
-from nbaprops.tracking.setup import init_tracking
+from nbaprops.tracking.setup import fluent_store, init_tracking
 from nbaprops.training.fit import fit_props_model
 from nbaprops.training.pipeline import TrainResult, TrainSpec, train_and_log
 from nbaprops.training.prepare import PreparedData, prepare
@@ -74,9 +74,9 @@ def test_dask_members_match_the_local_run_and_log_the_same(
     client = init_tracking(settings)
     experiment = client.get_experiment_by_name("Phase1_Foundation")
     assert experiment is not None
-    local = train_and_log(prepared, SPEC, experiment.experiment_id, DAY)
+    local = train_and_log(prepared, SPEC, experiment.experiment_id, DAY, client=client)
     dask_spec = dataclasses.replace(SPEC, executor="dask", dask_address=scheduler_address)
-    on_dask = train_and_log(prepared, dask_spec, experiment.experiment_id, DAY)
+    on_dask = train_and_log(prepared, dask_spec, experiment.experiment_id, DAY, client=client)
 
     # the same model: every validation number equal, to the last bit
     assert on_dask.metrics.keys() == local.metrics.keys()
@@ -86,9 +86,11 @@ def test_dask_members_match_the_local_run_and_log_the_same(
     predictions = [a.path for a in client.list_artifacts(local.run_id) if "predictions_" in a.path]
     assert predictions, "validation predictions missing"
     for artifact in [*predictions, "prop_probabilities.csv", "error_analysis.csv"]:
-        texts = [
-            mlflow.artifacts.load_text(f"runs:/{r.run_id}/{artifact}") for r in (local, on_dask)
-        ]
+        with fluent_store(client):
+            texts = [
+                mlflow.artifacts.load_text(f"runs:/{r.run_id}/{artifact}")
+                for r in (local, on_dask)
+            ]
         assert texts[0] == texts[1], artifact
 
     # the same member runs: params, tree count and the per-iteration curve, autologged or not
