@@ -191,6 +191,11 @@ def registry_group() -> None:
     """Inspect the model registry."""
 
 
+def _as_count(value: Any) -> int | None:
+    """A count metric (MLflow stores every metric as a float) as an integer for display."""
+    return None if value is None else int(value)
+
+
 @registry_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
 @click.pass_obj
@@ -207,7 +212,8 @@ def registry_list_command(settings: Settings, as_json: bool) -> None:
                 "lifecycle": info.lifecycle,
                 "aliases": ",".join(info.aliases),
                 "run_id": info.run_id,
-                **{k: metrics.get(k) for k in ("val_mae", "wf_roi", "bet_count")},
+                **{k: metrics.get(k) for k in ("val_mae", "wf_roi")},
+                "bet_count": _as_count(metrics.get("bet_count")),
             }
         )
     if as_json:
