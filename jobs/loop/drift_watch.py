@@ -22,7 +22,7 @@ from governance.serving import ServedModel, load_version
 from jobs.loop.context import JobContext
 from jobs.loop.live_predictions import LivePredictions, SettledWindow
 from nbaprops.tracking.runlog import log_metrics, start_tracked_run, write_json
-from nbaprops.tracking.setup import MONITORING_EXPERIMENT
+from nbaprops.tracking.setup import MONITORING_EXPERIMENT, fluent_store
 from nbaprops.training.prepare import PreparedData, prepare
 
 #: Player-form features that should be stationary across seasons. Left out by design: counters
@@ -34,9 +34,9 @@ REFERENCE_ROWS = 20_000
 
 
 def _training_window(ctx: JobContext, served: ServedModel) -> tuple[pd.Timestamp, pd.Timestamp]:
-    config = json.loads(
-        mlflow.artifacts.load_text(f"runs:/{served.version.run_id}/training_config.json")
-    )
+    with fluent_store(ctx.client):
+        text = mlflow.artifacts.load_text(f"runs:/{served.version.run_id}/training_config.json")
+    config = json.loads(text)
     first, last = config["train_dates"]
     return pd.Timestamp(first), pd.Timestamp(last)
 
