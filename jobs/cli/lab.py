@@ -145,7 +145,17 @@ def compare_command(
     elif not dicts:
         click.echo("no finished runs match")
     else:
-        print_table(dicts, ["phase", "run_name", "model_type", *COMPARE_METRICS])
+        columns = ["phase", "run_name", "model_type", *COMPARE_METRICS]
+        print_table([_explain_empty(d) for d in dicts], columns)
+
+
+def _explain_empty(row: dict[str, Any]) -> dict[str, Any]:
+    """A compare row whose empty cells say why: walk-forward metrics come from a backtest."""
+    out = dict(row)
+    for key in COMPARE_METRICS:
+        if out.get(key) is None:
+            out[key] = "no backtest yet" if key.startswith("wf_") else "not logged"
+    return out
 
 
 @click.command("backtest")
