@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from governance.audit import AuditTrail
-from governance.evidence import version_evidence, version_metrics
+from governance.evidence import expected_pins, version_evidence, version_metrics
 from governance.intents import pending_intents
 from governance.invariants import check_invariants
 from governance.policy import Policy
@@ -344,7 +344,8 @@ def test_real_walk_forward_backtests_feed_the_champion_comparison(
     for version in ("2", "1"):
         run_tracked_backtest(
             data, spec, experiment.experiment_id, dt.date(2025, 1, 13),
-            extra_tags={"model_version": version}, client=gov.client,
+            extra_tags={"model_version": version, **expected_pins(gov.client, run_id)},
+            client=gov.client,
         )  # fmt: skip
     result = promote_if_qualified(
         gov.client, gov.engine, gov.name, "2", permissive_policy, gov.now, "scheduler"
