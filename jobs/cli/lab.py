@@ -97,9 +97,7 @@ def train_command(
     with status("building features", as_json):
         data = prepare(feed, the_target, feature_set)
     with status(f"training {model_type} and logging the run", as_json):
-        result = train_and_log(
-            data, spec, experiment.experiment_id, dt.date.today(), client=client
-        )
+        result = train_and_log(data, spec, experiment.experiment_id, dt.date.today(), client=client)
     if as_json:
         print_json(
             {
@@ -296,9 +294,7 @@ BACKTEST_HEADLINE = (
 )
 
 
-def _version_recipe(
-    client: Any, version: str, registered_model: str
-) -> tuple[Any, dict[str, str]]:
+def _version_recipe(client: Any, version: str, registered_model: str) -> tuple[Any, dict[str, str]]:
     """The training recipe of a registered version and the tags that link the backtest to it."""
     from mlflow.exceptions import MlflowException
 

@@ -162,9 +162,10 @@ def log_backtest(gov: Governance) -> BacktestLogger:
             "model_type": "xgboost",
             **expected_pins(gov.client, get_version(gov.client, MODEL_NAME, str(version)).run_id),
         }
-        with fluent_store(gov.client), mlflow.start_run(
-            experiment_id=experiment.experiment_id, tags=tags
-        ) as run:
+        with (
+            fluent_store(gov.client),
+            mlflow.start_run(experiment_id=experiment.experiment_id, tags=tags) as run,
+        ):
             mlflow.log_metrics(dict(metrics))
         return run.info.run_id
 

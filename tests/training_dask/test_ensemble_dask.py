@@ -88,8 +88,7 @@ def test_dask_members_match_the_local_run_and_log_the_same(
     for artifact in [*predictions, "prop_probabilities.csv", "error_analysis.csv"]:
         with fluent_store(client):
             texts = [
-                mlflow.artifacts.load_text(f"runs:/{r.run_id}/{artifact}")
-                for r in (local, on_dask)
+                mlflow.artifacts.load_text(f"runs:/{r.run_id}/{artifact}") for r in (local, on_dask)
             ]
         assert texts[0] == texts[1], artifact
 
