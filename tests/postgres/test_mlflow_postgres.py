@@ -56,13 +56,15 @@ def _train(settings: Settings, data: PreparedData, seed: int) -> TrainResult:
 def _register(client: MlflowClient, result: TrainResult) -> str:
     """Register the logged model (models:/m-...), never runs:/, through the quiet client."""
     model_id = result.model_uri.removeprefix("models:/")
-    version = client.create_model_version(
-        MODEL_NAME,
-        source=result.model_uri,
-        run_id=result.run_id,
-        model_id=model_id,
-        tags={"lifecycle": "staging", "val_mae": f"{result.metrics['val_mae']:.4f}"},
-    )
+    # MLflow's SQL registry store looks the logged model up through the global store
+    with fluent_store(client):
+        version = client.create_model_version(
+            MODEL_NAME,
+            source=result.model_uri,
+            run_id=result.run_id,
+            model_id=model_id,
+            tags={"lifecycle": "staging", "val_mae": f"{result.metrics['val_mae']:.4f}"},
+        )
     return str(version.version)
 
 
