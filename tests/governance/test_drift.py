@@ -63,7 +63,6 @@ def test_psi_hand_computed() -> None:
     current = np.array([0.0, 1.0, 2.0, 3.0, 9.0])
     expected = (0.8 - 0.5) * math.log(0.8 / 0.5) + (0.2 - 0.5) * math.log(0.2 / 0.5)
     assert psi(reference, current, bins=2) == pytest.approx(expected, rel=1e-12)
-    assert expected == pytest.approx(0.4159, abs=1e-4)
 
 
 def test_psi_of_a_discrete_feature_merges_tied_edges() -> None:

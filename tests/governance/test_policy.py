@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from governance.policy import (
-    KNOWN_METRICS,
     PolicyError,
     load_policy,
     metric_direction,
@@ -99,10 +98,6 @@ def test_minimal_policy_uses_drift_and_champion_defaults() -> None:
 )
 def test_metric_direction(metric: str, direction: str | None) -> None:
     assert metric_direction(metric) == direction
-
-
-def test_every_known_metric_has_a_direction() -> None:
-    assert set(KNOWN_METRICS.values()) == {"lower", "higher"}
 
 
 def _criterion(**fields: object) -> str:
