@@ -41,9 +41,9 @@ FEATURES_NEEDING: dict[str, str] = {
     "team": "opponent-defence and pace features",
     "opponent": "opponent-defence and pace features",
     "home": "the home flag",
-    "PTS": "the PTS and PRA markets",
-    "REB": "the REB and PRA markets",
-    "AST": "the AST and PRA markets",
+    "PTS": "the PTS market, points-per-shot and opponent-defence features",
+    "REB": "the REB market",
+    "AST": "the AST market",
 }
 
 

@@ -31,9 +31,12 @@ GAME_OPTIONAL: tuple[str, ...] = (
     "FGA",
     "FTA",
     "TOV",
+    "PRA",
 )
 GAME_COLUMNS: tuple[str, ...] = GAME_REQUIRED + GAME_OPTIONAL
-STAT_COLUMNS: tuple[str, ...] = ("MIN", "PTS", "REB", "AST", "FGA", "FTA", "TOV")
+STAT_COLUMNS: tuple[str, ...] = ("MIN", "PTS", "REB", "AST", "FGA", "FTA", "TOV", "PRA")
+# PRA may be given directly (a PRA-only game log) instead of as its three parts.
+PRA_PARTS: tuple[str, ...] = ("PTS", "REB", "AST")
 
 LINE_COLUMNS: tuple[str, ...] = (
     "game_date",
@@ -58,8 +61,8 @@ TRUTH_KEY: tuple[str, ...] = ("game_date", "player_id")
 
 
 def target_values(games: pd.DataFrame, target: str) -> pd.Series:
-    """The prop target of each row: a box-score column, or PTS+REB+AST for PRA."""
-    if target == "PRA":
+    """The prop target of each row: a box-score column; PRA as given, else PTS+REB+AST."""
+    if target == "PRA" and "PRA" not in games.columns:
         return games["PTS"] + games["REB"] + games["AST"]
     return games[target]
 

@@ -506,7 +506,7 @@ def _assemble(
         played[column] = teams.abbreviation[played[column].to_numpy()]
     for column in ("game_id", "player_name", "season", "team", "opponent"):
         played[column] = played[column].astype("str")
-    games = played[list(GAME_COLUMNS)].astype(
+    games = played[[c for c in GAME_COLUMNS if c != "PRA"]].astype(
         {"player_id": "int64", "home": "int64", "MIN": "float64"}
         | {c: "int64" for c in ("PTS", "REB", "AST", "FGA", "FTA", "TOV")}
     )

@@ -46,6 +46,7 @@ GAME_ALIASES: dict[str, tuple[str, ...]] = {
     "FGA": ("FGA",),
     "FTA": ("FTA",),
     "TOV": ("TOV", "to", "turnovers"),
+    "PRA": ("PRA", "pts_reb_ast", "pts+reb+ast"),
 }
 # Stats each target needs; PRA is the sum of three.
 TARGET_STATS: dict[str, tuple[str, ...]] = {
@@ -92,9 +93,10 @@ def parse_games(raw: pd.DataFrame, file: str, target: str, as_of: dt.date | None
         "so fix the date or remove the row",
     )
     _parse_players(raw, cols, out, log)
+    needed = required_stats(cols, target)
     for stat in STAT_COLUMNS:
         if stat in cols:
-            out[stat] = _parse_stat(cell(stat), rows, cols[stat], stat, target, log)
+            out[stat] = _parse_stat(cell(stat), rows, cols[stat], stat, needed, target, log)
     _parse_teams(raw, cols, out, log)
     _parse_season(raw, cols, out, log)
     _parse_game_id(raw, cols, out)
@@ -111,7 +113,7 @@ def _require_columns(
     cols: dict[str, str], raw: pd.DataFrame, file: str, target: str, log: ProblemLog
 ) -> None:
     """Stop at once when a required column is absent, naming what is expected."""
-    missing = [c for c in ("game_date", *TARGET_STATS[target]) if c not in cols]
+    missing = [c for c in ("game_date", *required_stats(cols, target)) if c not in cols]
     if "player_id" not in cols and "player_name" not in cols:
         missing.append("player_id or player_name")
     if not missing and not log.problems:
@@ -119,7 +121,7 @@ def _require_columns(
     found = ", ".join(str(c) for c in raw.columns if c != LINE)
     expected = (
         f"required: {describe_aliases('game_date', GAME_ALIASES)}, player_id or player_name, "
-        f"{', '.join(TARGET_STATS[target])} (target {target}); optional: "
+        f"{_target_wording(target)} (target {target}); optional: "
         f"{', '.join(c for c in GAME_OPTIONAL if c not in TARGET_STATS[target])}, MATCHUP"
     )
     problems = list(log.problems)
@@ -128,6 +130,17 @@ def _require_columns(
         for name in missing
     ]
     raise DataValidationError(problems)
+
+
+def required_stats(cols: dict[str, str], target: str) -> tuple[str, ...]:
+    """The stat columns a target needs: PRA alone, when given, is enough for target PRA."""
+    if target == "PRA" and "PRA" in cols:
+        return ("PRA",)
+    return TARGET_STATS[target]
+
+
+def _target_wording(target: str) -> str:
+    return "PRA, or PTS, REB and AST" if target == "PRA" else ", ".join(TARGET_STATS[target])
 
 
 def _parse_players(
@@ -163,7 +176,13 @@ def _parse_players(
 
 
 def _parse_stat(
-    values: pd.Series, rows: pd.Series, header: str, stat: str, target: str, log: ProblemLog
+    values: pd.Series,
+    rows: pd.Series,
+    header: str,
+    stat: str,
+    needed: tuple[str, ...],
+    target: str,
+    log: ProblemLog,
 ) -> pd.Series:
     """One box-score column: numeric, non-negative, never empty; counts are whole numbers."""
     whole = None if stat == "MIN" else "box-score counts are whole numbers"
@@ -172,7 +191,7 @@ def _parse_stat(
         values, rows, header, log, example=example, whole=whole, minutes=stat == "MIN"
     )
     empty = blank(values)
-    if stat in TARGET_STATS[target]:
+    if stat in needed:
         message = (
             f"{stat} is empty or NaN; every row needs its {stat} because the target is {target} "
             "(drop rows of players who did not play)"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from nbaprops.data.feed import GAME_COLUMNS, target_values
+from nbaprops.data.feed import GAME_COLUMNS, PRA_PARTS, target_values
 from nbaprops.features.catalog import (
     POSSESSION_COLUMNS,
     FeatureError,
@@ -76,8 +76,8 @@ def build_features(
     switch off the features that need them; they are listed in `disabled` with the reason.
     """
     specs = select_specs(target, feature_set)
-    _check_target_columns(games, target)
     prepared, notes = _prepare(games)
+    _check_target_columns(prepared, target)
     order, log = _player_log(prepared, target)
 
     disabled = _disabled(specs, prepared)
@@ -113,8 +113,9 @@ def build_features(
 def _check_target_columns(games: pd.DataFrame, target: str) -> None:
     missing = [c for c in target_columns(target) if c not in games.columns]
     if missing:
+        given = "PRA, or PTS, REB and AST" if target == "PRA" else ", ".join(missing)
         raise FeatureError(
-            f"target {target} needs column(s) {', '.join(missing)}, missing from the games; "
+            f"target {target} needs column(s) {given}, missing from the games; "
             f"choose a target the data has, or add the column(s) (canonical columns: "
             f"{', '.join(GAME_COLUMNS)})"
         )
@@ -141,6 +142,8 @@ def _prepare(games: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             "some rows have no game_date or player_id; drop or fill them before building features"
         )
     frame["game_date"] = dates
+    if "PRA" not in frame.columns and set(PRA_PARTS) <= set(frame.columns):
+        frame["PRA"] = target_values(frame, "PRA")
     duplicated = frame.duplicated(["player_id", "game_date"], keep=False)
     if duplicated.any():
         first = frame.loc[duplicated].iloc[0]
@@ -164,8 +167,7 @@ def _season_from_dates(dates: pd.Series) -> pd.Series:
 
 
 def _target(frame: pd.DataFrame, target: str) -> np.ndarray:
-    parts = {c: pd.to_numeric(frame[c], errors="coerce") for c in target_columns(target)}
-    return target_values(pd.DataFrame(parts), target).to_numpy(np.float64)
+    return pd.to_numeric(frame[target], errors="coerce").to_numpy(np.float64)
 
 
 def _player_log(frame: pd.DataFrame, target: str) -> tuple[np.ndarray, PlayerLog]:

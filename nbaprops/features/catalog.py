@@ -43,9 +43,10 @@ class FeatureSpec:
 
 
 def target_columns(target: str) -> tuple[str, ...]:
-    """The box-score columns a prop target is made of (PRA is PTS+REB+AST)."""
+    """The game-log column a prop target is read from (build_features derives a missing PRA
+    from PTS+REB+AST, so a PRA-only game log feeds the PRA target too)."""
     check_target(target)
-    return ("PTS", "REB", "AST") if target == "PRA" else (target,)
+    return (target,)
 
 
 def check_target(target: str) -> None:

@@ -26,6 +26,7 @@ _SCRAMBLE_RANGES: dict[str, tuple[int, int]] = {
     "FGA": (0, 30),
     "FTA": (0, 15),
     "TOV": (0, 8),
+    "PRA": (0, 80),
 }
 
 
