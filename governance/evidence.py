@@ -32,6 +32,7 @@ from governance.intent_steps import audit_step, set_tags
 from governance.intents import repair_pending, run_intent
 from governance.policy import Policy
 from governance.registry import PRODUCTION, aliases_of, get_version, timestamp
+from nbaprops.tracking.outage import absent_or_raise, store_errors
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,9 @@ def expected_pins(client: MlflowClient, training_run_id: str) -> dict[str, str]:
     from nbaprops.training.recipe import recipe_of_run
 
     try:
-        recipe = recipe_of_run(client, training_run_id)
-    except (MlflowException, OSError, KeyError, ValueError):
+        with store_errors(client):  # an outage is an error, not an unreadable recipe
+            recipe = recipe_of_run(client, training_run_id)
+    except (MlflowException, FileNotFoundError, KeyError, ValueError):
         digest = "unreadable-recipe"  # no backtest can match a recipe nobody can read
     else:
         digest = recipe_digest(
@@ -138,7 +140,8 @@ def version_evidence(
     info = get_version(client, name, version)
     try:
         metrics = dict(client.get_run(info.run_id).data.metrics)
-    except MlflowException:
+    except MlflowException as exc:
+        absent_or_raise(client, exc)  # only a training run deleted from the store has none
         metrics = {}
     pins = expected_pins(client, info.run_id)
     if data_digest is not None:

@@ -44,6 +44,13 @@ from governance.intents import (
 )
 from nbaprops.settings import Settings
 from nbaprops.tracking.naming import Recipe, SemVer, next_semver
+from nbaprops.tracking.outage import (
+    StoreUnavailableError,
+    absent_or_raise,
+    is_outage,
+    store_errors,
+    unavailable,
+)
 
 MODEL_NAME: str = Settings.model_fields["registered_model"].default
 STAGING = "staging"
@@ -116,10 +123,14 @@ def _check_name(name: str) -> None:
 
 
 def aliases_of(client: MlflowClient, name: str) -> dict[str, str]:
-    """The registered model's aliases (alias -> version); empty when the model is absent."""
+    """The registered model's aliases (alias -> version); empty when the model is absent.
+
+    A store that cannot answer raises StoreUnavailableError: it is never read as "no model".
+    """
     try:
         model = client.get_registered_model(name)
-    except MlflowException:
+    except MlflowException as exc:
+        absent_or_raise(client, exc)
         return {}
     return {alias: str(version) for alias, version in model.aliases.items()}
 
@@ -146,7 +157,10 @@ def list_versions(client: MlflowClient, name: str = MODEL_NAME) -> list[VersionI
     versions: list[ModelVersion] = []
     token = None
     while True:
-        page = client.search_model_versions(f"name = '{name}'", max_results=1000, page_token=token)
+        with store_errors(client):
+            page = client.search_model_versions(
+                f"name = '{name}'", max_results=1000, page_token=token
+            )
         versions.extend(page)
         token = page.token
         if not token:
@@ -155,11 +169,14 @@ def list_versions(client: MlflowClient, name: str = MODEL_NAME) -> list[VersionI
 
 
 def get_version(client: MlflowClient, name: str, version: str | int) -> VersionInfo:
-    """One version by number; UnknownVersionError naming the known ones otherwise."""
-    try:
-        mv = client.get_model_version(name, str(version))
-    except MlflowException:
-        mv = None
+    """One version by number; UnknownVersionError naming the known ones otherwise (an
+    unreachable store raises StoreUnavailableError instead: it is not an unknown version)."""
+    mv: ModelVersion | None = None
+    if str(version).strip().isdigit():
+        try:
+            mv = client.get_model_version(name, str(version).strip())
+        except MlflowException as exc:
+            absent_or_raise(client, exc)
     if mv is None or getattr(mv, "current_stage", "") == "Deleted_Internal":
         known = ", ".join(v.version for v in list_versions(client, name)) or "none yet"
         raise UnknownVersionError(
@@ -217,6 +234,8 @@ def register_run(
     try:
         run = client.get_run(run_id)
     except MlflowException as exc:
+        if is_outage(exc):
+            raise unavailable(client, exc) from None
         raise NotRegistrableError(
             f"no run {run_id!r} in the tracking store; copy a run id from `nbaprops compare`"
         ) from exc
@@ -282,6 +301,7 @@ __all__ = [
     "NotRegistrableError",
     "RegistrationIncompleteError",
     "RegistryError",
+    "StoreUnavailableError",
     "UnknownVersionError",
     "VersionInfo",
     "aliases_of",

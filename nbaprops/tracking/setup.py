@@ -23,6 +23,7 @@ from mlflow.tracking._model_registry import utils as _registry_utils
 from mlflow.tracking._tracking_service import utils as _tracking_utils
 
 from nbaprops.settings import Settings
+from nbaprops.tracking.outage import store_errors
 
 PROJECT_TAG = "nba_props"
 
@@ -142,14 +143,15 @@ def init_tracking(settings: Settings) -> MlflowClient:
         artifacts.mkdir(parents=True, exist_ok=True)
     with FileLock(str(settings.home / ".tracking-init.lock"), timeout=120):
         client = tracking_client(settings)
-        for phase in PHASES:
-            tags = {"project": PROJECT_TAG, "phase": phase.key}
-            _ensure_experiment(client, phase.experiment, phase.description, tags, artifacts)
-        _ensure_experiment(
-            client,
-            MONITORING_EXPERIMENT,
-            MONITORING_DESCRIPTION,
-            {"project": PROJECT_TAG, "phase": "monitoring"},
-            artifacts,
-        )
+        with store_errors(client):  # a store that is down: StoreUnavailableError naming it
+            for phase in PHASES:
+                tags = {"project": PROJECT_TAG, "phase": phase.key}
+                _ensure_experiment(client, phase.experiment, phase.description, tags, artifacts)
+            _ensure_experiment(
+                client,
+                MONITORING_EXPERIMENT,
+                MONITORING_DESCRIPTION,
+                {"project": PROJECT_TAG, "phase": "monitoring"},
+                artifacts,
+            )
     return client
