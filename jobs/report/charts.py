@@ -27,7 +27,7 @@ FIGSIZE = (6.4, 2.6)
 DPI = 150
 
 
-def _new_axes(title: str, height: float = FIGSIZE[1]) -> tuple[Figure, Axes]:
+def new_axes(title: str, height: float = FIGSIZE[1]) -> tuple[Figure, Axes]:
     """A figure of the report's standard width on its own Agg canvas, with house styling."""
     fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
@@ -43,15 +43,20 @@ def _new_axes(title: str, height: float = FIGSIZE[1]) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG bytes, without the software/date metadata so output is reproducible."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", facecolor="white", metadata={"Software": None})
     return buffer.getvalue()
 
 
-def _date_axis(ax: Axes) -> None:
-    locator = AutoDateLocator(maxticks=7)
+def date_axis(ax: Axes, xs: Sequence[float]) -> None:
+    """Concise date ticks over padded limits: a single point (or a single day) gets a few days
+    either side instead of matplotlib's singular fallback, which spans years and warns."""
+    low, high = min(xs), max(xs)
+    pad = max((high - low) * 0.04, 0.5 if high > low else 2.0)
+    ax.set_xlim(low - pad, high + pad)
+    locator = AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.xaxis.get_offset_text().set_fontsize(8)
@@ -65,7 +70,7 @@ def val_mae_chart(
     if not points:
         return None
     ordered = sorted(points)
-    fig, ax = _new_axes("Validation MAE of runs (lower is better)")
+    fig, ax = new_axes("Validation MAE of runs (lower is better)")
     ax.plot(
         date2num([p[0] for p in ordered]),
         [p[1] for p in ordered],
@@ -79,11 +84,13 @@ def val_mae_chart(
         ax.axhline(production_mae, color=GOOD, linestyle="--", linewidth=1, label="Production")
         ax.legend(fontsize=7, frameon=False, loc="upper right")
     ax.set_ylabel("MAE", fontsize=8, color=MUTED)
-    _date_axis(ax)
-    return _png(fig)
+    date_axis(ax, date2num([p[0] for p in ordered]))
+    return png_bytes(fig)
 
 
-def bankroll_chart(points: Sequence[tuple[dt.date, float]]) -> bytes | None:
+def bankroll_chart(
+    points: Sequence[tuple[dt.date, float]], title: str = "Bankroll of the Production model"
+) -> bytes | None:
     """The Production model's bankroll by day, shaded green above its start and red below."""
     if not points:
         return None
@@ -91,7 +98,7 @@ def bankroll_chart(points: Sequence[tuple[dt.date, float]]) -> bytes | None:
     days = date2num([p[0] for p in ordered])
     values = [p[1] for p in ordered]
     start = values[0]
-    fig, ax = _new_axes("Bankroll of the Production model")
+    fig, ax = new_axes(title)
     ax.plot(days, values, color=INK, linewidth=1.3, marker="o" if len(days) < 15 else None, ms=3)
     ax.axhline(start, color=MUTED, linewidth=0.8, linestyle=":")
     above = [v >= start for v in values]
@@ -99,8 +106,8 @@ def bankroll_chart(points: Sequence[tuple[dt.date, float]]) -> bytes | None:
     below = [v <= start for v in values]
     ax.fill_between(days, values, start, where=below, interpolate=True, color=BAD, alpha=0.15)
     ax.set_ylabel("units", fontsize=8, color=MUTED)
-    _date_axis(ax)
-    return _png(fig)
+    date_axis(ax, days)
+    return png_bytes(fig)
 
 
 def expected_calibration_error(bins: Sequence[CalibrationBin]) -> float | None:
@@ -118,7 +125,7 @@ def calibration_chart(bins: Sequence[CalibrationBin]) -> bytes | None:
         return None
     ece = expected_calibration_error(used)
     total = sum(b.count for b in used)
-    fig, ax = _new_axes(f"Calibration of P(over): ECE {ece:.3f} over {total:,} bets", 3.2)
+    fig, ax = new_axes(f"Calibration of P(over): ECE {ece:.3f} over {total:,} bets", 3.2)
     low = min(0.3, *(min(b.mean_p, b.mean_y) for b in used)) - 0.02
     high = max(0.7, *(max(b.mean_p, b.mean_y) for b in used)) + 0.02
     ax.plot([low, high], [low, high], color=MUTED, linestyle="--", linewidth=0.8)
@@ -136,4 +143,4 @@ def calibration_chart(bins: Sequence[CalibrationBin]) -> bytes | None:
     ax.set_ylim(low, high)
     ax.set_xlabel("predicted P(over)", fontsize=8, color=MUTED)
     ax.set_ylabel("observed over rate", fontsize=8, color=MUTED)
-    return _png(fig)
+    return png_bytes(fig)

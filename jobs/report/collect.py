@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -60,6 +61,8 @@ from jobs.report.summarize import (
     runs_by_phase,
     val_mae_points,
 )
+from jobs.report.trend import collect_trend
+from jobs.report.trend_model import season_of_week
 
 
 @dataclass(frozen=True)
@@ -252,8 +255,10 @@ def collect_weekly_report(
     week: str,
     now: dt.datetime,
     registered_model: str = DEFAULT_MODEL_NAME,
+    live: sa.Engine | None = None,
 ) -> WeeklyReport:
-    """Everything the weekly email shows for ISO week `week`, generated at `now`."""
+    """Everything the weekly email shows for ISO week `week`, generated at `now`: the season's
+    trend up to the week (live figures from the state database `live`), then the week itself."""
     window = WeekWindow.of(week)
     before = WeekWindow.of(previous_week(week))
     experiments = project_experiments(client)
@@ -265,6 +270,9 @@ def collect_weekly_report(
         client, audit, registered_model, experiments, window, this.monitoring
     )
     decisions = decision_rows(audit_entries_in_week(audit, window)) if audit else ()
+    trend = collect_trend(
+        client, audit, live, registered_model, experiments, season_of_week(week), week
+    )
     return WeeklyReport(
         week=week,
         start=window.start,
@@ -286,4 +294,5 @@ def collect_weekly_report(
         bankroll=production.bankroll,
         calibration=production.calibration,
         notes=_notes(this, audit) + production.notes,
+        trend=trend,
     )

@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from jobs.report.trend_model import SeasonTrend
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -197,6 +200,7 @@ class WeeklyReport:
     bankroll: tuple[tuple[dt.date, float], ...] = ()
     calibration: tuple[CalibrationBin, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    trend: SeasonTrend | None = None
 
     @classmethod
     def empty(cls, week: str, generated_at: dt.datetime) -> WeeklyReport:

@@ -51,7 +51,8 @@ def build_report(
     """Collect the week's report from the configured tracking store and state database."""
     client = init_tracking(settings)
     model = registered_model or settings.registered_model
-    return collect_weekly_report(client, open_audit(settings), week, now, model)
+    engine = state_engine(settings)
+    return collect_weekly_report(client, open_audit(settings), week, now, model, engine)
 
 
 def report_as_dict(report: WeeklyReport) -> dict[str, Any]:

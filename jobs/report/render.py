@@ -22,6 +22,7 @@ from jobs.report.charts import (
     val_mae_chart,
 )
 from jobs.report.model import Change, WeeklyReport
+from jobs.report.trend_charts import render_trend_charts, trend_series, week_label
 
 DASH = "—"
 HTML_TEMPLATE = "report.html.j2"
@@ -151,6 +152,7 @@ def _environment() -> Environment:
         arrow=arrow,
         verdict_word=verdict_word,
         change_tail=change_tail,
+        week_label=week_label,
     )
     return env
 
@@ -161,9 +163,11 @@ def _content_id(key: str, week: str, png: bytes) -> str:
 
 
 def render_charts(report: WeeklyReport) -> dict[str, bytes]:
-    """The report's charts that have data, keyed 'val_mae', 'bankroll', 'calibration'."""
+    """The report's charts that have data: the season trend's ('trend_*', 'live_bankroll'),
+    then the week's 'val_mae', 'bankroll' (latest backtest) and 'calibration'."""
     production_mae = report.production.val_mae if report.production else None
     drawn = {
+        **render_trend_charts(report.trend),
         "val_mae": val_mae_chart(report.val_mae_over_time, production_mae),
         "bankroll": bankroll_chart(report.bankroll),
         "calibration": calibration_chart(report.calibration),
@@ -171,12 +175,21 @@ def render_charts(report: WeeklyReport) -> dict[str, bytes]:
     return {key: png for key, png in drawn.items() if png is not None}
 
 
-def render_report(report: WeeklyReport) -> RenderedReport:
-    """Render the subject, text body, HTML body (images as cid:) and chart PNGs of a report."""
+def trend_context(report: WeeklyReport) -> dict[str, object]:
+    """What the trend part of both templates reads: the weeks and the charts' series."""
+    weeks = report.trend.weeks if report.trend else ()
+    return {"weeks": weeks, "trend_charts": trend_series(weeks) if weeks else ()}
+
+
+def render_report(report: WeeklyReport, season_page: str | None = None) -> RenderedReport:
+    """Render the subject, text body, HTML body (images as cid:) and chart PNGs of a report;
+    `season_page` is where the season page is written, linked from both bodies."""
     charts = render_charts(report)
     cids = {key: _content_id(key, report.week, png) for key, png in charts.items()}
     env = _environment()
     context = {
+        **trend_context(report),
+        "season_page": season_page,
         "r": report,
         "subject": subject_for(report.week),
         "cids": cids,
