@@ -42,7 +42,7 @@ def write_feed(feed: Feed, out_dir: Path, *, overwrite: bool = False) -> list[Pa
     try:
         staging.chmod(0o755)
         names = _write_files(feed, staging)
-        _move_into_place(staging, out_dir)
+        move_into_place(staging, out_dir)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
@@ -83,11 +83,11 @@ def _write_files(feed: Feed, folder: Path) -> list[str]:
     if feed.schedule is not None:
         frames[SCHEDULE_FILE] = feed.schedule
     for name, frame in frames.items():
-        _to_csv(frame, folder / name)
+        to_csv(frame, folder / name)
     return list(frames)
 
 
-def _to_csv(frame: pd.DataFrame, path: Path) -> None:
+def to_csv(frame: pd.DataFrame, path: Path) -> None:
     """One UTF-8 CSV, synced to disk; pyarrow's writer when present (several times faster)."""
     out = frame.copy()
     for column, pattern in DATE_FORMATS.items():
@@ -112,7 +112,7 @@ def _format_dates(stamps: pd.Series, pattern: str) -> pd.Series:
     return pd.Series(texts[codes], index=stamps.index, dtype="str")
 
 
-def _move_into_place(staging: Path, out_dir: Path) -> None:
+def move_into_place(staging: Path, out_dir: Path) -> None:
     """Rename the finished folder onto `out_dir`, replacing an old one only at the end."""
     if not out_dir.exists() or not any(out_dir.iterdir()):
         os.replace(staging, out_dir)
