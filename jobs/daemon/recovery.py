@@ -127,6 +127,23 @@ def fail_runs_of_job_run(settings: Settings, row_id: int, now: dt.datetime) -> l
     return [run.info.run_id for run in runs]
 
 
+def fail_runs_left_by_job(settings: Settings, job: str, now: dt.datetime) -> list[str]:
+    """Mark FAILED the RUNNING MLflow runs of earlier runs of `job`; call only while holding
+    the job's lock and before opening the new run's row (so none of them is still alive).
+
+    A run is left RUNNING when the tracking store went down before the job could end it (the
+    job then failed on the outage); the next run of the job closes it once the store is back.
+    """
+    if not tracking_store_exists(settings):
+        return []
+    client = _client(settings)
+    runs = _running_runs(client, f"tags.`{RUN_TAG_JOB}` = '{job}'")
+    end_ms = int(now.timestamp() * 1000)
+    for run in runs:
+        client.set_terminated(run.info.run_id, status="FAILED", end_time=end_ms)
+    return [run.info.run_id for run in runs]
+
+
 def fail_orphaned_runs(
     settings: Settings,
     history: JobHistory,

@@ -34,11 +34,13 @@ from jobs.daemon.recovery import (
     RUN_TAG_JOB,
     RUN_TAG_JOB_RUN,
     close_stale_rows,
+    fail_runs_left_by_job,
     fail_runs_of_job_run,
 )
 from jobs.daemon.schedule_settings import SchedulerSettings
 from jobs.daemon.types import Clock, HistoryStatus, JobResult, utc_now
 from nbaprops.settings import Settings
+from nbaprops.settings_env import masked
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,8 @@ class JobRunner:
             lock.acquire()
         try:
             close_stale_rows(self.history, spec.name, self.clock())
+            if spec.heavy:
+                self._fail_runs_left_by_earlier_runs(spec.name)
             started_at = self.clock()
             row_id = self.history.open_run(
                 spec.name, run_for, started_at, trigger=trigger, pid=self.pid, host=self.host,
@@ -178,8 +182,8 @@ class JobRunner:
                     row_id, self.clock(), "terminated", error=f"interrupted: {exc!r}"
                 )
                 raise
-            if ending.killed:
-                self._fail_left_runs(row_id)
+            if ending.killed or (spec.heavy and ending.status == "failed"):
+                self._fail_left_runs(row_id)  # a job failed by an outage could not end its runs
             ended_at = self.clock()
             self.history.close_run(
                 row_id, ended_at, ending.status, summary=ending.summary, error=ending.error
@@ -301,12 +305,28 @@ class JobRunner:
                 result_file.unlink()
         return payload
 
+    def _fail_runs_left_by_earlier_runs(self, job: str) -> None:
+        """Close the MLflow runs an earlier run of `job` could not end (best effort, logged):
+        a retry after an outage starts from a store without runs left RUNNING."""
+        try:
+            failed = fail_runs_left_by_job(self.settings, job, self.clock())
+        except Exception as exc:
+            log.warning("could not check MLflow for runs of %s left RUNNING: %s", job,
+                        masked("error", exc))  # fmt: skip
+            return
+        if failed:
+            log.warning("earlier runs of %s left MLflow runs RUNNING; marked FAILED: %s", job,
+                        failed)  # fmt: skip
+
     def _fail_left_runs(self, row_id: int) -> None:
         """Mark FAILED the MLflow runs a stopped child left RUNNING (best effort, logged)."""
         try:
             failed = fail_runs_of_job_run(self.settings, row_id, self.clock())
-        except Exception:
-            log.exception("could not check MLflow for runs left RUNNING by job run %d", row_id)
+        except Exception as exc:
+            log.warning(
+                "could not check MLflow for runs left RUNNING by job run %d (the next run of "
+                "the job closes them): %s", row_id, masked("error", exc),
+            )  # fmt: skip
             return
         if failed:
             log.warning("job run %d left MLflow runs RUNNING; marked FAILED: %s", row_id, failed)
