@@ -18,8 +18,10 @@ from jobs.report.publish import (
     build_report,
     default_week,
     deliver_report,
+    publish_season_page,
     report_as_dict,
     retry_outbox,
+    season_last_week,
     write_html,
 )
 from jobs.report.render import render_report
@@ -57,6 +59,23 @@ def _flush(settings: Settings, as_json: bool, attempts: int, backoff: float) -> 
         raise SystemExit(1)
 
 
+def _season(
+    settings: Settings, week: str | None, now: dt.datetime, out: Path | None, as_json: bool
+) -> None:
+    """Write the season page (to --out when given) and print where it is."""
+    last_week = season_last_week(settings, week, now)
+    with status(f"collecting the season up to {last_week}", quiet=as_json):
+        path = publish_season_page(settings, last_week, now)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+        path = out
+    if as_json:
+        print_json({"season_path": str(path), "last_week": last_week})
+    else:
+        click.echo(f"wrote the season page up to {last_week} to {path}")
+
+
 @click.command("report")
 @click.option("--week", default=None, help="ISO week such as 2025-W03 (default: last week).")
 @click.option(
@@ -67,6 +86,12 @@ def _flush(settings: Settings, as_json: bool, attempts: int, backoff: float) -> 
 )
 @click.option("--send", is_flag=True, help="Email the report (queued in the outbox first).")
 @click.option("--flush-outbox", is_flag=True, help="Only resend the reports waiting.")
+@click.option(
+    "--season",
+    is_flag=True,
+    help="Write the season page (trend, registry history, audit trail) and print its path; "
+    "the season of --week, else of the newest run.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the collected report as JSON.")
 @click.option(
     "--attempts", type=click.IntRange(min=1), default=3, show_default=True, help="SMTP tries."
@@ -85,6 +110,7 @@ def report_command(
     out: Path | None,
     send: bool,
     flush_outbox: bool,
+    season: bool,
     as_json: bool,
     attempts: int,
     backoff: float,
@@ -96,19 +122,30 @@ def report_command(
         _flush(settings, as_json, attempts, backoff)
         return
     now = dt.datetime.now(dt.UTC)
-    chosen = week or default_week(now)
     try:
-        iso_week_bounds(chosen)
+        if week:
+            iso_week_bounds(week)
     except ReportWeekError as exc:
         fail(str(exc))
         return
+    if season:
+        if send or flush_outbox:
+            fail("--season writes the season page; run it without --send or --flush-outbox")
+        _season(settings, week, now, out, as_json)
+        return
+    chosen = week or default_week(now)
     with status(f"collecting report {chosen}", quiet=as_json):
         report = build_report(settings, chosen, now)
     payload = report_as_dict(report)
     rendered = None
+    season_page = None
+    if send:
+        with status("writing the season page", quiet=as_json):
+            season_page = str(publish_season_page(settings, chosen, now, report))
+        payload["season_path"] = season_page
     if out or send or not as_json:
         with status("rendering", quiet=as_json):
-            rendered = render_report(report)
+            rendered = render_report(report, season_page=season_page)
     if rendered is not None and out is not None:
         write_html(rendered, out)
         payload["out"] = str(out)

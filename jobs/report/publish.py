@@ -20,7 +20,13 @@ from jobs.report.collect import collect_weekly_report
 from jobs.report.mailer import SmtpConfig, send_message
 from jobs.report.model import WeeklyReport, previous_week, week_of
 from jobs.report.outbox import FlushResult, Outbox, deliver
+from jobs.report.queries import project_experiments
 from jobs.report.render import RenderedReport, html_with_data_uris, render_report
+from jobs.report.season import (
+    collect_season_page,
+    latest_week_with_runs,
+    write_season_page,
+)
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 from nbaprops.tracking.setup import init_tracking
@@ -53,6 +59,34 @@ def build_report(
     model = registered_model or settings.registered_model
     engine = state_engine(settings)
     return collect_weekly_report(client, open_audit(settings), week, now, model, engine)
+
+
+def publish_season_page(
+    settings: Settings,
+    last_week: str,
+    now: dt.datetime,
+    report: WeeklyReport | None = None,
+    registered_model: str | None = None,
+) -> Path:
+    """Write the season page of the season `last_week` falls in, up to that week, to
+    <home>/reports/season-<season>.html; a weekly `report` of that week lends its trend."""
+    client = init_tracking(settings)
+    model = registered_model or settings.registered_model
+    trend = report.trend if report is not None and report.week == last_week else None
+    page = collect_season_page(
+        client, open_audit(settings), state_engine(settings), model, last_week, now, trend
+    )
+    return write_season_page(page, settings.home)
+
+
+def season_last_week(settings: Settings, week: str | None, now: dt.datetime) -> str:
+    """The week a season page ends on: `week` when given, else the week of the newest run
+    before `now` (a replay's season), else the last complete week."""
+    if week:
+        return week
+    client = init_tracking(settings)
+    found = latest_week_with_runs(client, project_experiments(client).phase_ids, now)
+    return found or default_week(now)
 
 
 def report_as_dict(report: WeeklyReport) -> dict[str, Any]:
@@ -92,6 +126,7 @@ class WeeklyReportOutcome:
     week: str
     html_path: Path
     mail: MailOutcome
+    season_path: Path | None = None
 
     @property
     def delivered(self) -> bool:
@@ -110,6 +145,7 @@ class WeeklyReportOutcome:
         return {
             "week": self.week,
             "html_path": str(self.html_path),
+            "season_path": None if self.season_path is None else str(self.season_path),
             "message_id": self.mail.message_id,
             "delivered": self.mail.delivered,
             "queued": None if self.mail.queued is None else str(self.mail.queued),
@@ -159,15 +195,18 @@ def send_weekly_report(
     attempts: int = 3,
     backoff_seconds: float = 2.0,
 ) -> WeeklyReportOutcome:
-    """Collect and render `week` (default: the last complete week before `now`), keep an HTML
-    copy in <home>/reports/<week>.html, and email it through the outbox."""
+    """Collect and render `week` (default: the last complete week before `now`), write the
+    season page it links to and an HTML copy in <home>/reports/<week>.html, and email it
+    through the outbox."""
     chosen = week or default_week(now)
-    rendered = render_report(build_report(settings, chosen, now, registered_model))
+    report = build_report(settings, chosen, now, registered_model)
+    season = publish_season_page(settings, chosen, now, report, registered_model)
+    rendered = render_report(report, season_page=str(season))
     html_path = write_html(rendered, settings.home / REPORTS_DIR / f"{chosen}.html")
     mail = deliver_report(
         settings, rendered, now, attempts=attempts, backoff_seconds=backoff_seconds
     )
-    return WeeklyReportOutcome(chosen, html_path, mail)
+    return WeeklyReportOutcome(chosen, html_path, mail, season)
 
 
 def retry_outbox(

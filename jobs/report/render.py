@@ -131,7 +131,7 @@ def change_tail(change: Change) -> str:
 
 
 @functools.cache
-def _environment() -> Environment:
+def template_environment() -> Environment:
     """Templates load from the installed `templates` package; HTML is autoescaped, text is not."""
     env = Environment(
         loader=PackageLoader("templates", "."),
@@ -186,7 +186,7 @@ def render_report(report: WeeklyReport, season_page: str | None = None) -> Rende
     `season_page` is where the season page is written, linked from both bodies."""
     charts = render_charts(report)
     cids = {key: _content_id(key, report.week, png) for key, png in charts.items()}
-    env = _environment()
+    env = template_environment()
     context = {
         **trend_context(report),
         "season_page": season_page,
