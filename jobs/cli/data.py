@@ -1,4 +1,4 @@
-"""`nbaprops data ...`: generate the synthetic feed as CSV, validate a folder of CSVs.
+"""`nbaprops data ...`: generate the synthetic feed as CSV, import raw real data, validate.
 
 Bad input (data, seasons, output folder) ends with the message on stderr and exit code 2.
 """
@@ -6,6 +6,7 @@ Bad input (data, seasons, output folder) ends with the message on stderr and exi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from jobs.cli.fetch import fetch_command
 from nbaprops.data.csv_source import CsvSource
 from nbaprops.data.errors import DataValidationError, DataWarning, OutputFolderError
 from nbaprops.data.feed import Feed
+from nbaprops.data.importing import DEFAULT_MAX_SET_ASIDE, import_raw
 from nbaprops.data.writer import check_output_folder, write_feed
 from nbaprops.seasons import SeasonError, parse_season
 from nbaprops.settings import TARGETS, Settings
@@ -138,6 +140,76 @@ def validate(
         click.echo(f"warning: {note}", err=True)
 
 
+@data_group.command("import")
+@click.option(
+    "--games",
+    "games_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Game logs as they come (NBA.com box scores, or date/player/PRA).",
+)
+@click.option(
+    "--lines",
+    "lines_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Sportsbook lines as an odds API scrape writes them.",
+)
+@click.option(
+    "--market",
+    type=click.Choice(TARGETS),
+    default="PRA",
+    show_default=True,
+    help="The market of a scrape without a market column.",
+)
+@click.option(
+    "--aliases",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CSV raw_name,player (an id or a game-log name); always wins.",
+)
+@click.option(
+    "--max-set-aside",
+    type=click.FloatRange(0.0, 1.0),
+    default=DEFAULT_MAX_SET_ASIDE,
+    show_default=True,
+    help="Refuse (exit 2, nothing written) when more of the lines inside the game "
+    "logs' dates are set aside.",
+)
+@click.option(
+    "--odds",
+    type=click.Choice(["auto", "american", "decimal"]),
+    default="auto",
+    show_default=True,
+    help="Price format; auto decides per file.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The data folder to add to (NBAPROPS_DATA reads it).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the join report as JSON.")
+def import_command(
+    games_file: Path,
+    lines_file: Path,
+    market: str,
+    aliases: Path | None,
+    max_set_aside: float,
+    odds: str,
+    out_dir: Path,
+    as_json: bool,
+) -> None:
+    """Import raw game logs and an odds scrape into a data folder, with a join report."""
+    with _bad_input_exits():
+        report = import_raw(games_file, lines_file, out_dir, market, aliases, max_set_aside, odds)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(report.render())
+
+
 def feed_summary(feed: Feed) -> str:
     """A few lines a person can check a feed by: rows, players, dates, seasons, lines."""
     games, lines = feed.games, feed.lines
@@ -155,7 +227,17 @@ def feed_summary(feed: Feed) -> str:
         snapshots = ", ".join(f"{s} {n:,}" for s, n in lines["snapshot"].value_counts().items())
         out.append(
             f"  lines: {len(lines):,} rows ({markets}; {snapshots}; "
-            f"{lines['bookmaker'].nunique()} bookmakers)"
+            f"{lines['bookmaker'].nunique()} bookmakers; {void_lines(feed):,} void: "
+            "the player did not play)"
         )
     out.append(f"  truth: {'yes' if feed.truth is not None else 'no'}")
     return "\n".join(out)
+
+
+def void_lines(feed: Feed) -> int:
+    """Lines of played days whose player has no game that day (no bet, no loss)."""
+    lines, games = feed.lines, feed.games
+    played = lines["game_date"] <= games["game_date"].max()
+    keys = ["game_date", "player_id"]
+    matched = lines[keys].merge(games[keys].drop_duplicates(), on=keys, how="left", indicator=True)
+    return int(((matched["_merge"] == "left_only").to_numpy() & played.to_numpy()).sum())
