@@ -32,7 +32,7 @@ from governance.intent_steps import audit_step, set_tags
 from governance.intents import repair_pending, run_intent
 from governance.policy import Policy
 from governance.registry import PRODUCTION, aliases_of, get_version, timestamp
-from nbaprops.tracking.outage import absent_or_raise, store_errors
+from nbaprops.tracking.outage import is_absent, store_errors
 
 
 @dataclass(frozen=True)
@@ -139,10 +139,12 @@ def version_evidence(
     """
     info = get_version(client, name, version)
     try:
-        metrics = dict(client.get_run(info.run_id).data.metrics)
+        with store_errors(client):
+            metrics = dict(client.get_run(info.run_id).data.metrics)
     except MlflowException as exc:
-        absent_or_raise(client, exc)  # only a training run deleted from the store has none
-        metrics = {}
+        if not is_absent(exc):
+            raise
+        metrics = {}  # only a training run gone from the store has none
     pins = expected_pins(client, info.run_id)
     if data_digest is not None:
         pins["data_digest"] = data_digest

@@ -44,13 +44,7 @@ from governance.intents import (
 )
 from nbaprops.settings import Settings
 from nbaprops.tracking.naming import Recipe, SemVer, next_semver
-from nbaprops.tracking.outage import (
-    StoreUnavailableError,
-    absent_or_raise,
-    is_outage,
-    store_errors,
-    unavailable,
-)
+from nbaprops.tracking.outage import StoreUnavailableError, is_absent, store_errors
 
 MODEL_NAME: str = Settings.model_fields["registered_model"].default
 STAGING = "staging"
@@ -128,9 +122,11 @@ def aliases_of(client: MlflowClient, name: str) -> dict[str, str]:
     A store that cannot answer raises StoreUnavailableError: it is never read as "no model".
     """
     try:
-        model = client.get_registered_model(name)
+        with store_errors(client):
+            model = client.get_registered_model(name)
     except MlflowException as exc:
-        absent_or_raise(client, exc)
+        if not is_absent(exc):
+            raise
         return {}
     return {alias: str(version) for alias, version in model.aliases.items()}
 
@@ -174,9 +170,11 @@ def get_version(client: MlflowClient, name: str, version: str | int) -> VersionI
     mv: ModelVersion | None = None
     if str(version).strip().isdigit():
         try:
-            mv = client.get_model_version(name, str(version).strip())
+            with store_errors(client):
+                mv = client.get_model_version(name, str(version).strip())
         except MlflowException as exc:
-            absent_or_raise(client, exc)
+            if not is_absent(exc):
+                raise
     if mv is None or getattr(mv, "current_stage", "") == "Deleted_Internal":
         known = ", ".join(v.version for v in list_versions(client, name)) or "none yet"
         raise UnknownVersionError(
@@ -232,10 +230,9 @@ def register_run(
     _check_name(name)
     repair_pending(client, engine, now, actor)
     try:
-        run = client.get_run(run_id)
+        with store_errors(client):
+            run = client.get_run(run_id)
     except MlflowException as exc:
-        if is_outage(exc):
-            raise unavailable(client, exc) from None
         raise NotRegistrableError(
             f"no run {run_id!r} in the tracking store; copy a run id from `nbaprops compare`"
         ) from exc

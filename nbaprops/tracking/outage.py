@@ -64,15 +64,6 @@ def unavailable(client: MlflowClient, exc: BaseException) -> StoreUnavailableErr
     return StoreUnavailableError(tracking_uri_of(client), first_line)
 
 
-def absent_or_raise(client: MlflowClient, exc: MlflowException) -> None:
-    """Return when `exc` says "does not exist"; otherwise raise: a bad request as it is, any
-    other error as StoreUnavailableError naming `client`'s store."""
-    if is_outage(exc):
-        raise unavailable(client, exc) from None
-    if not is_absent(exc):
-        raise exc
-
-
 @contextmanager
 def store_errors(client: MlflowClient) -> Iterator[None]:
     """Raise StoreUnavailableError for an outage met inside the block.
@@ -96,7 +87,6 @@ def store_errors(client: MlflowClient) -> Iterator[None]:
 __all__ = [
     "ABSENT_CODE",
     "StoreUnavailableError",
-    "absent_or_raise",
     "is_absent",
     "is_outage",
     "store_errors",
