@@ -267,14 +267,17 @@ def backtest_command(
     click.echo(f"backtest {tracked.run_name} ({tracked.run_id}) in {chosen_phase.experiment}")
     for key in BACKTEST_HEADLINE:
         if key in metrics:
-            click.echo(f"  {key:<20} {metrics[key]:.4f}")
+            click.echo(f"  {key:<20} {format_metric(key, metrics[key])}")
     for line in tracked.result.market_warnings:
-        click.echo(f"  price check: {line}")
+        click.echo(f"  note: {line}")
 
 
 BACKTEST_HEADLINE = (
     "wf_mae",
     "wf_baseline_mae",
+    "lined_rows",
+    "wf_mae_lined",
+    "consensus_line_mae",
     "bet_count",
     "push_count",
     "void_count",
@@ -307,3 +310,11 @@ def _version_recipe(client: Any, version: str, registered_model: str) -> tuple[A
         raise
     recipe = recipe_of_run(client, model_version.run_id)
     return recipe, {"model_version": str(version), "registered_model": registered_model}
+
+
+def format_metric(key: str, value: float) -> str:
+    """Counts as integers (bet_count 2869), everything else to four decimals."""
+    is_count = key.endswith(("_count", "_rows", "_set_aside")) or key.startswith("props_")
+    if is_count and float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.4f}"

@@ -18,6 +18,7 @@ import pandas as pd
 
 from nbaprops.backtest.executor import Progress, run_folds
 from nbaprops.backtest.folds import FoldResult, FoldSpec
+from nbaprops.backtest.market import consensus_metrics, empty_windows
 from nbaprops.betting.bets import simulate_bets
 from nbaprops.betting.concentration import concentration_metrics, concentration_warnings
 from nbaprops.betting.ledger import BetLedger
@@ -175,6 +176,7 @@ def backtest_metrics(
     if np.isfinite(oracle).any():
         ok = np.isfinite(oracle)
         metrics["wf_oracle_mae"] = float(np.mean(np.abs(y[ok] - oracle[ok])))
+    metrics.update(consensus_metrics(predictions, props))
     metrics.update(probability_metrics(props))
     summary = ledger.summary()
     metrics.update({_RENAMED.get(k, k): v for k, v in summary.items()})
@@ -256,7 +258,7 @@ def run_backtest(
     window = (folds[0].test_start, folds[-1].test_end)
     warnings = tuple(leakage_warnings(metrics))
     metrics["leakage_suspected"] = float(bool(warnings))
-    market = (*sanity.messages(), *concentration_warnings(ledger.bets))
+    market = (*empty_windows(results), *sanity.messages(), *concentration_warnings(ledger.bets))
     return BacktestResult(
         spec, results, predictions, props, ledger, metrics, window, warnings, sanity, market
     )

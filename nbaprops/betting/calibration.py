@@ -72,6 +72,8 @@ class IsotonicCalibrator:
     def predict(self, p: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, clipped to [0.001, 0.999]."""
         p_arr, _ = _clean(p)
+        if p_arr.size == 0:  # a window without lines: nothing to calibrate, no bets
+            return np.empty(0)
         return np.clip(np.asarray(self._model.predict(p_arr), dtype=float), P_MIN, P_MAX)
 
 
@@ -96,6 +98,8 @@ class PlattCalibrator:
     def predict(self, p: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, clipped to [0.001, 0.999]."""
         p_arr, _ = _clean(p)
+        if p_arr.size == 0:  # a window without lines: nothing to calibrate, no bets
+            return np.empty(0)
         return np.clip(self._model.predict_proba(self._logit(p_arr))[:, 1], P_MIN, P_MAX)
 
 
