@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 the job ran and failed (or timed out); 2 bad input (unknown job, bad
 date, invalid cron or setting); 3 busy (the job already runs elsewhere, or a daemon already
-runs on this state database). `python -m jobs.cli.scheduler ...` runs these commands alone.
+runs on this state database); 4 the scheduler's state database cannot be reached.
+`python -m jobs.cli.scheduler ...` runs these commands alone.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from nbaprops.settings import Settings
 EXIT_JOB_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_BUSY = 3
+EXIT_UNAVAILABLE = 4
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -69,7 +71,11 @@ def scheduler_group() -> None:
 @click.pass_context
 def start_command(ctx: click.Context) -> None:
     """Run the scheduler daemon in the foreground until SIGTERM or Ctrl-C."""
-    from jobs.daemon.scheduler import Daemon, DaemonAlreadyRunningError
+    from jobs.daemon.scheduler import (
+        Daemon,
+        DaemonAlreadyRunningError,
+        StateDatabaseUnavailableError,
+    )
 
     settings = _settings(ctx)
     scheduler_settings = _scheduler_settings()
@@ -84,6 +90,8 @@ def start_command(ctx: click.Context) -> None:
         fail(str(exc), EXIT_BAD_INPUT)
     except DaemonAlreadyRunningError as exc:
         fail(str(exc), EXIT_BUSY)
+    except StateDatabaseUnavailableError as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
     else:
         ctx.exit(code)
 

@@ -38,6 +38,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers import SchedulerNotRunningError
+from sqlalchemy import exc as sa_exc
 
 from jobs.daemon.adapters import DaemonScheduler, ScheduledTimeExecutor, describe_event
 from jobs.daemon.catalogue import lookup, planned_jobs
@@ -61,6 +62,7 @@ from jobs.daemon.runner import JobBusyError, JobRunner
 from jobs.daemon.schedule_settings import SchedulerSettings
 from jobs.daemon.types import Clock, utc_now
 from nbaprops.settings import Settings
+from nbaprops.settings_env import masked
 from nbaprops.statedb import state_engine, upgrade
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,21 @@ _current: Daemon | None = None  # the daemon running in this process, for run_sc
 
 class DaemonAlreadyRunningError(RuntimeError):
     """Another scheduler daemon holds this state database's job store."""
+
+
+class StateDatabaseUnavailableError(RuntimeError):
+    """The state database cannot be reached at start-up; nothing was started or written."""
+
+
+def state_database_unavailable(settings: Settings, exc: Exception) -> StateDatabaseUnavailableError:
+    """The start-up error naming the state database (password masked) and what to check."""
+    url = masked("NBAPROPS_DATABASE_URL", settings.resolved_database_url)
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    detail = masked("error", text.splitlines()[0] if text else type(exc).__name__)
+    return StateDatabaseUnavailableError(
+        f"the state database {url} cannot be reached ({detail}); check that it is running and "
+        "NBAPROPS_DATABASE_URL, then start the scheduler again (nothing was started)"
+    )
 
 
 def run_scheduled(job_name: str, scheduled_at: str | None = None) -> dict[str, Any]:
@@ -133,10 +150,14 @@ class Daemon:
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
         global _current
-        lock = daemon_lock(self.settings, self.engine)
-        revision = upgrade(self.engine)  # SchemaTooNewError: refuse to start on a newer schema
+        try:  # an unreachable state DB stops the start here, before anything is written
+            lock = daemon_lock(self.settings, self.engine)
+            revision = upgrade(self.engine)  # SchemaTooNewError: refuse a newer schema
+            acquired = lock.try_acquire()
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            raise state_database_unavailable(self.settings, exc) from None
         log.info("state database at schema %s", revision)
-        if not lock.try_acquire():
+        if not acquired:
             raise DaemonAlreadyRunningError(self._already_running_message())
         self.started_at = self.clock()
         previous_handlers = {}
