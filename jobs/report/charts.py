@@ -64,7 +64,9 @@ def date_axis(ax: Axes, xs: Sequence[float]) -> None:
 
 
 def val_mae_chart(
-    points: Sequence[tuple[dt.datetime, float]], production_mae: float | None = None
+    points: Sequence[tuple[dt.datetime, float]],
+    production_mae: float | None = None,
+    span: tuple[dt.date, dt.date] | None = None,
 ) -> bytes | None:
     """Validation MAE of each run over time, with the Production model's MAE as a reference."""
     if not points:
@@ -84,7 +86,9 @@ def val_mae_chart(
         ax.axhline(production_mae, color=GOOD, linestyle="--", linewidth=1, label="Production")
         ax.legend(fontsize=7, frameon=False, loc="upper right")
     ax.set_ylabel("MAE", fontsize=8, color=MUTED)
-    date_axis(ax, date2num([p[0] for p in ordered]))
+    # With `span` (the report's week) the axis runs Monday to Monday whatever the runs' times.
+    edges = [dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) for day in span or ()]
+    date_axis(ax, date2num([*(p[0] for p in ordered), *edges]))
     return png_bytes(fig)
 
 
@@ -118,14 +122,16 @@ def expected_calibration_error(bins: Sequence[CalibrationBin]) -> float | None:
     return sum(b.count / total * abs(b.mean_p - b.mean_y) for b in bins)
 
 
-def calibration_chart(bins: Sequence[CalibrationBin]) -> bytes | None:
+def calibration_chart(
+    bins: Sequence[CalibrationBin], what: str = "Calibration of P(over)"
+) -> bytes | None:
     """Reliability diagram: observed over rate against predicted P(over), dots sized by bets."""
     used = [b for b in bins if b.count > 0]
     if not used:
         return None
     ece = expected_calibration_error(used)
     total = sum(b.count for b in used)
-    fig, ax = new_axes(f"Calibration of P(over): ECE {ece:.3f} over {total:,} bets", 3.2)
+    fig, ax = new_axes(f"{what}: ECE {ece:.3f} over {total:,} bets", 3.2)
     low = min(0.3, *(min(b.mean_p, b.mean_y) for b in used)) - 0.02
     high = max(0.7, *(max(b.mean_p, b.mean_y) for b in used)) + 0.02
     ax.plot([low, high], [low, high], color=MUTED, linestyle="--", linewidth=0.8)

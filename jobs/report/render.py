@@ -168,7 +168,9 @@ def render_charts(report: WeeklyReport) -> dict[str, bytes]:
     production_mae = report.production.val_mae if report.production else None
     drawn = {
         **render_trend_charts(report.trend),
-        "val_mae": val_mae_chart(report.val_mae_over_time, production_mae),
+        "val_mae": val_mae_chart(
+            report.val_mae_over_time, production_mae, (report.start, report.end)
+        ),
         "bankroll": bankroll_chart(report.bankroll),
         "calibration": calibration_chart(report.calibration),
     }

@@ -15,10 +15,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
-from matplotlib.dates import ConciseDateFormatter, date2num
-from matplotlib.ticker import FixedLocator, MaxNLocator, PercentFormatter
+from matplotlib.dates import date2num
+from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, PercentFormatter
 
-from jobs.report.charts import ACCENT, BAD, GOOD, INK, MUTED, bankroll_chart, new_axes, png_bytes
+from jobs.report.charts import (
+    ACCENT,
+    BAD,
+    GOOD,
+    INK,
+    MUTED,
+    bankroll_chart,
+    calibration_chart,
+    new_axes,
+    png_bytes,
+)
 from jobs.report.trend_model import SeasonTrend, WeekPoint
 
 MAX_WEEK_TICKS = 10
@@ -109,15 +119,24 @@ def trend_series(weeks: Sequence[WeekPoint]) -> tuple[TrendChart, ...]:
     )
 
 
-def _week_axis(ax: Axes, xs: Sequence[float]) -> None:
-    """One tick per week (thinned past MAX_WEEK_TICKS), concise dates, 4 days of margin."""
-    step = max(1, math.ceil(len(xs) / MAX_WEEK_TICKS))
-    locator = FixedLocator(list(xs[::step]))
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.xaxis.get_offset_text().set_fontsize(8)
-    ax.xaxis.get_offset_text().set_color(MUTED)
-    ax.set_xlim(xs[0] - 4, xs[-1] + 4)
+def week_tick_labels(days: Sequence[dt.date]) -> list[str]:
+    """'Dec 30' per tick, with the year under the first tick and wherever the year changes."""
+    labels = []
+    for i, day in enumerate(days):
+        year = f"\n{day:%Y}" if i == 0 or day.year != days[i - 1].year else ""
+        labels.append(f"{day:%b %d}{year}")
+    return labels
+
+
+def _week_axis(ax: Axes, weeks: Sequence[WeekPoint]) -> None:
+    """One tick per week (thinned past MAX_WEEK_TICKS) on its Monday, 4 days of margin."""
+    step = max(1, math.ceil(len(weeks) / MAX_WEEK_TICKS))
+    ticked = [w.start for w in weeks][::step]
+    xs = list(date2num(ticked))
+    ax.xaxis.set_major_locator(FixedLocator(xs))
+    ax.xaxis.set_major_formatter(FixedFormatter(week_tick_labels(ticked)))
+    first, last = date2num([weeks[0].start, weeks[-1].start])
+    ax.set_xlim(first - 4, last + 4)
 
 
 def _lines(ax: Axes, xs: Sequence[float], series: Sequence[Series]) -> None:
@@ -142,7 +161,8 @@ def _bars(ax: Axes, xs: Sequence[float], series: Sequence[Series]) -> None:
         ax.bar([x + offset for x in xs], [v or 0 for v in s.values], width * 0.9, color=s.colour)
         ax.plot([], [], color=s.colour, linewidth=6, label=s.label)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-    ax.set_ylim(bottom=0)
+    highest = max((v or 0 for s in series for v in s.values), default=0)
+    ax.set_ylim(0, highest * 1.35 + 1)  # headroom for the legend above the bars
 
 
 def trend_chart(chart: TrendChart, weeks: Sequence[WeekPoint]) -> bytes | None:
@@ -160,17 +180,23 @@ def trend_chart(chart: TrendChart, weeks: Sequence[WeekPoint]) -> bytes | None:
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=1))
         ax.axhline(0.0, color=MUTED, linewidth=0.8, linestyle=":")
     if len(shown) > 1:
-        ax.legend(fontsize=7, frameon=False, loc="best", ncols=2)
-    _week_axis(ax, xs)
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + (high - low) * 0.3)  # room for the legend above the lines
+        ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=len(shown))
+    _week_axis(ax, weeks)
     return png_bytes(fig)
 
 
 def render_trend_charts(trend: SeasonTrend | None) -> dict[str, bytes]:
-    """Every trend chart that has data, plus the daily live bankroll, keyed by chart key."""
+    """Every trend chart that has data, plus the season's daily live bankroll and live
+    reliability diagram, keyed by chart key."""
     if trend is None or not trend.weeks:
         return {}
     drawn = {c.key: trend_chart(c, trend.weeks) for c in trend_series(trend.weeks)}
     drawn["live_bankroll"] = bankroll_chart(trend.bankroll, "Production's live bankroll by day")
+    drawn["live_calibration"] = calibration_chart(
+        trend.calibration, "Live calibration, season so far"
+    )
     return {key: png for key, png in drawn.items() if png is not None}
 
 
