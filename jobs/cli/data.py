@@ -208,6 +208,7 @@ def import_command(
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         click.echo(report.render())
+        click.echo(f"written: {out_dir}")
 
 
 def feed_summary(feed: Feed) -> str:

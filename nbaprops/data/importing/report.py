@@ -93,5 +93,4 @@ class ImportReport:
             lines.append("examples of reconciled names: " + "; ".join(self.examples))
         if self.rejects_file:
             lines.append(f"set-aside rows, one reason each: {self.rejects_file}")
-        lines.append(f"written: {self.out_dir}")
         return "\n".join(lines)
