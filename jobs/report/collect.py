@@ -3,48 +3,40 @@
 Per report: one week-bounded run search (paged) for the week and one for the week before, one
 paged scan of the newest model versions, the Production alias, its training run and its latest
 backtest run (max_results=1) with that run's bets.csv, and the audit entries of the week.
-None of it grows with the length of the history.
+None of it grows with the length of the history. The season trend (trend.py) adds reads bounded
+by the season (July 1 to the week's end) and capped, so it grows with one season at most.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditTrail
-from jobs.report.backtest_series import bankroll_series, calibration_bins
 from jobs.report.model import (
-    CalibrationBin,
     Change,
     DriftRow,
     ModelVersionRef,
-    ProductionStatus,
     RunRef,
     WeeklyReport,
     previous_week,
 )
+from jobs.report.production import production_view, with_live_record
 from jobs.report.queries import (
     DEFAULT_MODEL_NAME,
     MAX_RUNS_PER_WEEK,
-    PRODUCTION_ALIAS,
     ProjectExperiments,
     WeekWindow,
     audit_entries_in_week,
-    download_bets,
     from_ms,
-    get_run_or_none,
-    latest_backtest_run,
     project_experiments,
     registered_ms,
     runs_in_week,
-    version_by_alias,
     versions_registered_between,
 )
 from jobs.report.summarize import (
@@ -54,15 +46,13 @@ from jobs.report.summarize import (
     best_ref,
     decision_rows,
     drift_rows,
-    latest_live_run,
-    live_numbers,
     monitoring_runs,
     phased,
     runs_by_phase,
     val_mae_points,
 )
 from jobs.report.trend import collect_trend
-from jobs.report.trend_model import season_of_week
+from jobs.report.trend_model import season_of_week, this_week_point
 
 
 @dataclass(frozen=True)
@@ -119,84 +109,6 @@ def _version_ref(version: ModelVersion) -> ModelVersionRef:
         version.run_id or tags.get("run_id", ""),
         from_ms(registered_ms(version)),
     )
-
-
-def _parse_when(text: str | None) -> dt.datetime | None:
-    """An ISO timestamp tag as an aware datetime (naive ones are UTC), None if unparseable."""
-    if not text:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-def _promoted_at(version: ModelVersion, audit: AuditTrail | None) -> dt.datetime | None:
-    """The version's `production_at` tag, else its latest audited move into production."""
-    tagged = _parse_when((version.tags or {}).get("production_at"))
-    if tagged is not None or audit is None:
-        return tagged
-    moves = [
-        e
-        for e in audit.for_version(version.name, str(version.version))
-        if (e.to_state or "").lower() == "production"
-    ]
-    return moves[-1].at if moves else None
-
-
-@dataclass(frozen=True)
-class ProductionView:
-    """The Production section and the charts drawn from its latest backtest."""
-
-    status: ProductionStatus | None
-    bankroll: tuple[tuple[dt.date, float], ...] = ()
-    calibration: tuple[CalibrationBin, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-def production_view(
-    client: MlflowClient,
-    audit: AuditTrail | None,
-    name: str,
-    experiments: ProjectExperiments,
-    window: WeekWindow,
-    monitoring: Sequence[Run],
-) -> ProductionView:
-    """The version behind the `production` alias, its metrics, live results and backtest."""
-    version = version_by_alias(client, name, PRODUCTION_ALIAS)
-    if version is None:
-        return ProductionView(None)
-    number = str(version.version)
-    training = get_run_or_none(client, version.run_id)
-    live = live_numbers(latest_live_run(monitoring, number))
-    settled = live["live_settled_count"]
-    status = ProductionStatus(
-        name=name,
-        version=number,
-        semver=(version.tags or {}).get("semver"),
-        promoted_at=_promoted_at(version, audit),
-        val_mae=None if training is None else training.data.metrics.get("val_mae"),
-        live_settled_count=0 if settled is None else int(settled),
-        live_mae=live["live_mae"],
-        live_roi=live["live_roi"],
-        live_win_rate=live["live_win_rate"],
-    )
-    backtest = latest_backtest_run(client, experiments.phase_ids, number, window.end_ms)
-    if backtest is None:
-        return ProductionView(status)
-    try:
-        bets = download_bets(client, backtest.info.run_id)
-        if bets is None:
-            return ProductionView(status)
-        return ProductionView(status, bankroll_series(bets), calibration_bins(bets))
-    except (MlflowException, OSError, ValueError) as exc:
-        # A missing or unreadable artifact costs two charts, never the whole report.
-        note = (
-            f"No bankroll or calibration chart: bets.csv of backtest run "
-            f"{backtest.info.run_name} could not be read ({exc})."
-        )
-        return ProductionView(status, notes=(note,))
 
 
 def week_changes(
@@ -286,7 +198,7 @@ def collect_weekly_report(
         best_by_phase=best_by_phase(this.runs),
         decisions=decisions,
         drift_events=this.drift,
-        production=production.status,
+        production=with_live_record(production.status, this_week_point(trend, week)),
         vs_last_week=week_changes(
             this, last, (len(this_week_versions), len(versions) - len(this_week_versions))
         ),

@@ -75,3 +75,10 @@ def weeks_between(first: dt.date, last_week: str) -> list[str]:
         labels.append(week_of(monday))
         monday += dt.timedelta(days=7)
     return labels[-MAX_TREND_WEEKS:]
+
+
+def this_week_point(trend: SeasonTrend | None, week: str) -> WeekPoint | None:
+    """The trend's point of `week`, None when the trend does not reach it."""
+    if trend is None:
+        return None
+    return next((w for w in trend.weeks if w.week == week), None)

@@ -12,7 +12,10 @@ import datetime as dt
 import email
 import email.policy
 import io
+import os
 import re
+import shutil
+import subprocess
 import warnings
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -29,7 +32,15 @@ from jobs.report.charts import val_mae_chart
 from jobs.report.collect import collect_weekly_report
 from jobs.report.model import WeeklyReport
 from jobs.report.publish import send_weekly_report
-from jobs.report.render import RenderedReport, fmt_count, fmt_num, fmt_pct, render_report
+from jobs.report.render import (
+    RenderedReport,
+    fmt_count,
+    fmt_num,
+    fmt_pct,
+    html_with_data_uris,
+    render_report,
+)
+from jobs.report.season import collect_season_page, write_season_page
 from jobs.report.trend_charts import trend_chart, trend_series
 from jobs.report.trend_model import WeekPoint
 from tests.support.report_store import MODEL, WEEKS, SeasonStore, seed_season
@@ -37,6 +48,8 @@ from tests.support.report_store import MODEL, WEEKS, SeasonStore, seed_season
 NOW = dt.datetime(2025, 1, 27, 7, 0, tzinfo=dt.UTC)
 LAST = WEEKS[-1]
 DATA_URI = re.compile(r'src="data:image/png;base64,([^"]+)"')
+# Read at import: the autouse fixture of tests/conftest.py clears NBAPROPS_* before each test.
+IN_CI = os.environ.get("CI", "").lower() == "true" or os.environ.get("NBAPROPS_CI") == "1"
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +100,11 @@ def test_trend_holds_what_each_week_logged(season: SeasonStore, report: WeeklyRe
         assert point.live_mae is not None and point.live_bets > 0
         assert point.live_ece is not None and point.bankroll_end is not None
     assert weeks[WEEKS[0]].champion_roi is None  # v1 was promoted after its own backtest
+    production = report.production
+    assert production is not None and production.version == "3"
+    # The drift run's live MAE stands; the ROI it did not log comes from the live predictions.
+    assert production.live_mae == pytest.approx(4.91)
+    assert production.live_roi == pytest.approx(weeks[LAST].live_roi)
     for week, (roi, lower) in season.champion_roi.items():
         assert (weeks[week].champion_roi, weeks[week].champion_roi_lower) == (
             pytest.approx(roi),
@@ -236,3 +254,48 @@ def test_weekly_email_links_to_the_season_page(season: SeasonStore, smtp_server:
     assert str(outcome.season_path) in text
     assert f"file://{outcome.season_path}" in outcome.html_path.read_text(encoding="utf-8")
     assert "SEASON TREND, WEEK BY WEEK (2024-25)" in text
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.parametrize("page", ["weekly", "season"])
+def test_headless_chromium_renders_a_non_blank_page(
+    page: str, season: SeasonStore, rendered: RenderedReport, tmp_path: Path
+) -> None:
+    browser = _chromium()
+    if browser is None:
+        if IN_CI:
+            pytest.fail("chromium is not on PATH; CI must install it (Debian package chromium)")
+        pytest.skip("chromium is not on PATH (required when NBAPROPS_CI=1)")
+    if page == "weekly":
+        html = tmp_path / "weekly.html"
+        html.write_text(html_with_data_uris(rendered), encoding="utf-8")
+    else:
+        last = _collect(season).trend
+        collected = collect_season_page(
+            season.client, season.audit, season.engine, MODEL, LAST, NOW, last
+        )
+        html = write_season_page(collected, tmp_path)
+    shot = tmp_path / "out.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--screenshot={shot}",
+            "--window-size=1200,3000",
+            html.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1200, 3000)
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is None or len(colours) > 50, "the screenshot is (nearly) a single colour"
+    _assert_non_blank_png(shot.read_bytes())
