@@ -21,7 +21,8 @@ KEY_VARIABLE = "NBAPROPS_ODDS_API_KEY"
 EASTERN = zoneinfo.ZoneInfo("America/New_York")
 SNAPSHOT_UTC = dt.time(16, 0)  # 11:00 Eastern: the morning's lines are posted
 RAW_COLUMNS = ("player_name", "event_id", "event_date", "home_team", "away_team", "bookmaker",
-               "line", "timestamp", "over_price", "under_price", "market")  # fmt: skip
+               "line", "timestamp", "over_price", "under_price", "market",
+               "commence_time")  # fmt: skip
 QUOTA_HEADERS = ("x-requests-remaining", "x-requests-used", "x-requests-last")
 
 
@@ -95,7 +96,8 @@ class OddsApiSource:
                         "event_date": day.isoformat(), "home_team": odds["home_team"],
                         "away_team": odds["away_team"], "bookmaker": book["key"], "line": point,
                         "timestamp": market.get("last_update") or book.get("last_update"),
-                        "market": market["key"], **sides,
+                        "market": market["key"], "commence_time": event["commence_time"],
+                        **sides,
                     })  # fmt: skip
         return rows
 

@@ -60,5 +60,5 @@ def fetch_days(
     summary: dict[str, object] = {"since": since.isoformat(), "until": until.isoformat()}
     for result in fetched:
         summary.update(result.summary)
-    summary.update(store(fetched, folder))
+    summary.update(store(fetched, folder, settings.target))
     return summary

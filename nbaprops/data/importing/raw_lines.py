@@ -65,8 +65,21 @@ class RawLines:
 
 def read_raw_lines(path: Path, market: str | None, odds: OddsFormat = "auto") -> RawLines:
     """Parse the scrape at `path`; `market` fills a missing market column (e.g. PRA)."""
-    file = str(path)
-    raw = read_table(path, "sportsbook lines (an odds scrape)")
+    return parse_raw_lines(read_table(path, "sportsbook lines (an odds scrape)"), str(path),
+                           market, odds)  # fmt: skip
+
+
+def table_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fetched rows as read_table would give them: text cells plus the LINE column."""
+    table = frame.astype("str").replace({"None": "", "nan": "", "NaT": ""})
+    table[LINE] = np.arange(2, len(table) + 2)
+    return table.reset_index(drop=True)
+
+
+def parse_raw_lines(
+    raw: pd.DataFrame, file: str, market: str | None, odds: OddsFormat = "auto"
+) -> RawLines:
+    """Parse scrape rows (text cells and LINE, as read_table gives them)."""
     log = ProblemLog(file)
     cols = resolve_columns(raw, RAW_ALIASES, log)
     _require(raw, cols, market, file, log)

@@ -36,6 +36,10 @@ class ImportReport:
     examples: list[str] = field(default_factory=list)
     rejects_file: str = ""
     max_set_aside: float = 0.05
+    # rows the folder holds after the import
+    games_total: int = 0
+    lines_total: int = 0
+    schedule_total: int = 0
 
     @property
     def join_share(self) -> float:

@@ -9,6 +9,7 @@ the game logs' dates are set aside.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +28,7 @@ from nbaprops.data.importing.folder import (
 )
 from nbaprops.data.importing.join import AMBIGUOUS, UNKNOWN, join_lines
 from nbaprops.data.importing.names import PlayerNames
-from nbaprops.data.importing.raw_lines import OddsFormat, read_raw_lines
+from nbaprops.data.importing.raw_lines import RAW_ALIASES, OddsFormat, parse_raw_lines, table_of
 from nbaprops.data.importing.report import ImportReport
 from nbaprops.data.importing.snapshots import open_close
 from nbaprops.data.importing.teams import team_abbreviations
@@ -36,11 +37,25 @@ from nbaprops.data.validate import LINE, read_table
 from nbaprops.data.validate_games import parse_games
 
 KEPT = ("joined", "void", "upcoming")
+# The columns of an empty scrape (a batch of box scores only).
+RAW_EMPTY = [names[0] for names in RAW_ALIASES.values()]
 DEFAULT_MAX_SET_ASIDE = 0.05
 
 
 class ImportRefused(DataValidationError):
     """Too many lines set aside: the import wrote nothing; the report says why."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One import's inputs, already read: new canonical games, scrape rows (text cells and
+    LINE, as read_table gives them), an extra slate (NBA.com's schedule), and their names."""
+
+    games: pd.DataFrame | None
+    lines: pd.DataFrame | None
+    games_name: str = "games"
+    lines_name: str = "lines"
+    slate: pd.DataFrame | None = None
 
 
 def import_raw(
@@ -53,21 +68,45 @@ def import_raw(
     odds: OddsFormat = "auto",
 ) -> ImportReport:
     """Import one pair of raw files into `out_dir`, adding to what it holds; the join report."""
-    games, lines, out_dir = Path(games), Path(lines), Path(out_dir)
+    games, lines = Path(games), Path(lines)
     new_games = parse_games(read_table(games, "game logs"), str(games), market).games
-    all_games = _merge_games(held_games(out_dir, market), new_games)
+    table = read_table(lines, "sportsbook lines (an odds scrape)")
+    batch = Batch(new_games, table, str(games), str(lines))
+    return import_batch(batch, Path(out_dir), market, market, aliases, max_set_aside, odds)
+
+
+def import_batch(
+    batch: Batch,
+    out_dir: Path,
+    target: str,
+    lines_market: str | None = None,
+    aliases: Path | None = None,
+    max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
+    odds: OddsFormat = "auto",
+) -> ImportReport:
+    """Add a batch to `out_dir` (checked for `target`), or refuse it whole; the join report.
+
+    The fetcher writes through here too, so fetched and imported data take the same path.
+    """
+    held = held_games(out_dir, target)
+    if batch.games is None and held is None:
+        raise DataValidationError.single(
+            batch.games_name, "there are no game logs yet; import or fetch box scores first"
+        )
+    new_games = batch.games if batch.games is not None else held.iloc[:0]  # type: ignore[union-attr]
+    all_games = _merge_games(held, new_games)
     names = PlayerNames(all_games, _read_aliases(aliases, all_games) if aliases else None)
-    raw = read_raw_lines(lines, market, odds)
+    table = batch.lines if batch.lines is not None else table_of(pd.DataFrame(columns=RAW_EMPTY))
+    raw = parse_raw_lines(table, batch.lines_name, lines_market, odds)
     joined = join_lines(raw.rows, GameIndex(all_games), names, team_abbreviations())
-    kept = joined[joined["status"].isin(KEPT)]
-    quotes = _quotes(kept, names)
+    quotes = _quotes(joined[joined["status"].isin(KEPT)], names)
     old = held_lines(out_dir)
     snaps = open_close(quotes if old is None else pd.concat([old, quotes], ignore_index=True))
     report = ImportReport(
-        str(games),
-        str(lines),
+        batch.games_name,
+        batch.lines_name,
         str(out_dir),
-        market,
+        lines_market or target,
         raw.odds_format,
         games_rows=len(new_games),
         players=int(new_games["player_id"].nunique()),
@@ -84,7 +123,7 @@ def import_raw(
         raise ImportRefused(
             [
                 Problem(
-                    str(lines),
+                    batch.lines_name,
                     None,
                     None,
                     f"{report.set_aside_share:.1%} of the lines inside the game logs' dates "
@@ -95,13 +134,18 @@ def import_raw(
             ]
         )
     report.rejects_file = str(out_dir / REJECTS) if report.set_aside else ""
+    slate = _schedule(joined, held_text(out_dir, SCHEDULE_FILE), batch.slate)
     frames: dict[str | Path, pd.DataFrame] = {
         GAMES_FILE: all_games,
         LINES_FILE: snaps.lines[list(LINE_COLUMNS)],
-        SCHEDULE_FILE: _schedule(joined, held_text(out_dir, SCHEDULE_FILE)),
-        REJECTS: _rejects(raw.original, joined, str(lines), held_text(out_dir, REJECTS)),
+        SCHEDULE_FILE: slate,
     }
-    write_folder(out_dir, frames, market)
+    if report.set_aside or (out_dir / REJECTS).exists():
+        frames[REJECTS] = _rejects(raw.original, joined, batch.lines_name,
+                                   held_text(out_dir, REJECTS))  # fmt: skip
+    write_folder(out_dir, frames, target)
+    report.games_total, report.lines_total, report.schedule_total = (
+        len(all_games), len(snaps.lines), len(slate))  # fmt: skip
     return report
 
 
@@ -198,8 +242,11 @@ def _count(report: ImportReport, joined: pd.DataFrame, names: PlayerNames) -> No
     )[:12]
 
 
-def _schedule(joined: pd.DataFrame, old: pd.DataFrame | None) -> pd.DataFrame:
-    """The slate from the events: date, game id (the game logs', else the event's), teams."""
+def _schedule(
+    joined: pd.DataFrame, old: pd.DataFrame | None, extra: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The slate from the events (game id: the game logs', else the event's) and `extra`
+    (NBA.com's schedule, whose ids and tip-offs win for the same date and teams)."""
     events = joined[joined["status"].isin(KEPT)].drop_duplicates("event")
     tipoff = events["commence"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
     slate = pd.DataFrame(
@@ -212,8 +259,8 @@ def _schedule(joined: pd.DataFrame, old: pd.DataFrame | None) -> pd.DataFrame:
         }
     )
     slate = slate[(slate["home_team"] != "") & (slate["away_team"] != "")]
-    if old is not None:
-        slate = pd.concat([old.astype(str), slate], ignore_index=True)
+    parts = [old.astype(str) if old is not None else None, slate, extra]
+    slate = pd.concat([p.astype(str) for p in parts if p is not None], ignore_index=True)
     slate = slate.drop_duplicates(["game_date", "home_team", "away_team"], keep="last")
     return (
         slate[list(SCHEDULE_COLUMNS)].sort_values(["game_date", "game_id"]).reset_index(drop=True)
