@@ -12,6 +12,7 @@ import datetime as dt
 import email
 import email.policy
 import io
+import json
 import os
 import re
 import shutil
@@ -43,6 +44,7 @@ from jobs.report.render import (
 from jobs.report.season import collect_season_page, write_season_page
 from jobs.report.trend_charts import trend_chart, trend_series
 from jobs.report.trend_model import WeekPoint
+from nbaprops.settings import Settings
 from tests.support.report_store import MODEL, WEEKS, SeasonStore, seed_season
 
 NOW = dt.datetime(2025, 1, 27, 7, 0, tzinfo=dt.UTC)
@@ -299,3 +301,36 @@ def test_headless_chromium_renders_a_non_blank_page(
     colours = image.getcolors(maxcolors=1 << 20)
     assert colours is None or len(colours) > 50, "the screenshot is (nearly) a single colour"
     _assert_non_blank_png(shot.read_bytes())
+
+
+def test_json_prints_counts_as_integers(season: SeasonStore) -> None:
+    code, output = _invoke(season, "--week", LAST, "--json")
+    assert code == 0, output
+    data = json.loads(output)
+    weeks = data["trend"]["weeks"]
+    assert [w["week"] for w in weeks] == list(WEEKS)
+    for w in weeks:
+        for key in ("runs", "registered", "live_settled", "live_bets"):
+            assert isinstance(w[key], int), (key, w[key])
+    assert isinstance(data["production"]["live_settled_count"], int)
+
+
+def test_season_page_of_an_empty_store_says_so(tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path,
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    result = CliRunner().invoke(
+        report_command,
+        ["--season", "--week", LAST, "--json"],
+        obj=settings,
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    path = Path(json.loads(result.stdout)["season_path"])
+    html = path.read_text(encoding="utf-8")
+    assert "nothing measured this season yet" in html
+    assert "No version of" in html
+    for encoded in DATA_URI.findall(html):
+        _assert_non_blank_png(base64.b64decode(encoded))
