@@ -103,15 +103,29 @@ def run_job(name: str, run_for: dt.date) -> dict[str, Any]:
     from jobs.daemon.types import JobResult
     from nbaprops.settings import Settings
 
+    settings: Settings | None = None
     try:
-        result = lookup(name).resolve()(Settings(), run_for)
+        settings = Settings()
+        result = lookup(name).resolve()(settings, run_for)
         if not isinstance(result, JobResult):
             raise TypeError(f"job {name} returned {type(result).__name__}; return a JobResult")
         return result.to_dict()
     except Terminated as exc:
         return {"status": "terminated", "error": f"job stopped: {exc}"}
-    except Exception:
-        return {"status": "failed", "error": traceback.format_exc()}
+    except Exception as exc:
+        return {"status": "failed", "error": failure_text(settings, exc)}
+
+
+def failure_text(settings: Settings | None, exc: Exception) -> str:
+    """The traceback of a failed job, passwords masked, ending with the store that was down
+    when the failure was a tracking-store outage (so the history row names it)."""
+    from nbaprops.tracking.outage import mask_passwords, outage_of
+
+    text = mask_passwords(traceback.format_exc())
+    outage = None if settings is None else outage_of(settings.resolved_tracking_uri, exc)
+    if outage is not None and not isinstance(exc, type(outage)):
+        text = f"{text.rstrip()}\n{type(outage).__name__}: {outage}\n"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,9 +9,11 @@ older than a threshold.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,13 @@ def _client(settings: Settings) -> Any:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+def _fail_run(client: Any, run_id: str, end_ms: int) -> None:
+    """Mark one run FAILED; MLflow's "View run" line for an HTTP store goes to stderr, so a
+    command's --json output on stdout stays JSON."""
+    with contextlib.redirect_stdout(sys.stderr):
+        client.set_terminated(run_id, status="FAILED", end_time=end_ms)
+
+
 def _project_experiment_ids(client: Any) -> list[str]:
     from nbaprops.tracking.setup import PROJECT_TAG
 
@@ -123,7 +132,7 @@ def fail_runs_of_job_run(settings: Settings, row_id: int, now: dt.datetime) -> l
     runs = _running_runs(client, f"tags.`{RUN_TAG_JOB_RUN}` = '{row_id}'")
     end_ms = int(now.timestamp() * 1000)
     for run in runs:
-        client.set_terminated(run.info.run_id, status="FAILED", end_time=end_ms)
+        _fail_run(client, run.info.run_id, end_ms)
     return [run.info.run_id for run in runs]
 
 
@@ -140,7 +149,7 @@ def fail_runs_left_by_job(settings: Settings, job: str, now: dt.datetime) -> lis
     runs = _running_runs(client, f"tags.`{RUN_TAG_JOB}` = '{job}'")
     end_ms = int(now.timestamp() * 1000)
     for run in runs:
-        client.set_terminated(run.info.run_id, status="FAILED", end_time=end_ms)
+        _fail_run(client, run.info.run_id, end_ms)
     return [run.info.run_id for run in runs]
 
 
@@ -174,7 +183,7 @@ def fail_orphaned_runs(
         else:
             orphaned = run.info.start_time < untagged_before_ms
         if orphaned:
-            client.set_terminated(run.info.run_id, status="FAILED", end_time=now_ms)
+            _fail_run(client, run.info.run_id, now_ms)
             failed.append(run.info.run_id)
     if failed:
         log.warning("marked %d MLflow run(s) left RUNNING as FAILED: %s", len(failed), failed)

@@ -40,7 +40,7 @@ from jobs.daemon.recovery import (
 from jobs.daemon.schedule_settings import SchedulerSettings
 from jobs.daemon.types import Clock, HistoryStatus, JobResult, utc_now
 from nbaprops.settings import Settings
-from nbaprops.settings_env import masked
+from nbaprops.tracking.outage import mask_passwords
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ class JobRunner:
             failed = fail_runs_left_by_job(self.settings, job, self.clock())
         except Exception as exc:
             log.warning("could not check MLflow for runs of %s left RUNNING: %s", job,
-                        masked("error", exc))  # fmt: skip
+                        mask_passwords(str(exc)))  # fmt: skip
             return
         if failed:
             log.warning("earlier runs of %s left MLflow runs RUNNING; marked FAILED: %s", job,
@@ -325,7 +325,7 @@ class JobRunner:
         except Exception as exc:
             log.warning(
                 "could not check MLflow for runs left RUNNING by job run %d (the next run of "
-                "the job closes them): %s", row_id, masked("error", exc),
+                "the job closes them): %s", row_id, mask_passwords(str(exc)),
             )  # fmt: skip
             return
         if failed:

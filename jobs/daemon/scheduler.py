@@ -62,8 +62,8 @@ from jobs.daemon.runner import JobBusyError, JobRunner
 from jobs.daemon.schedule_settings import SchedulerSettings
 from jobs.daemon.types import Clock, utc_now
 from nbaprops.settings import Settings
-from nbaprops.settings_env import masked
 from nbaprops.statedb import state_engine, upgrade
+from nbaprops.tracking.outage import mask_passwords
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,9 @@ class StateDatabaseUnavailableError(RuntimeError):
 
 def state_database_unavailable(settings: Settings, exc: Exception) -> StateDatabaseUnavailableError:
     """The start-up error naming the state database (password masked) and what to check."""
-    url = masked("NBAPROPS_DATABASE_URL", settings.resolved_database_url)
+    url = mask_passwords(settings.resolved_database_url)
     text = str(getattr(exc, "orig", None) or exc).strip()
-    detail = masked("error", text.splitlines()[0] if text else type(exc).__name__)
+    detail = mask_passwords(text.splitlines()[0] if text else type(exc).__name__)
     return StateDatabaseUnavailableError(
         f"the state database {url} cannot be reached ({detail}); check that it is running and "
         "NBAPROPS_DATABASE_URL, then start the scheduler again (nothing was started)"

@@ -8,6 +8,7 @@ Production model"; these helpers keep the two apart and name the store, password
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,8 +22,10 @@ from mlflow.protos.databricks_pb2 import (
 )
 from mlflow.tracking import MlflowClient
 
-from nbaprops.settings_env import masked
+from nbaprops.settings_env import MASK
 
+#: user:password@ inside a URL; the password stops at '@', '/' or whitespace (never spans lines).
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@")
 ABSENT_CODE = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
 #: Codes that describe the request, not the store: they propagate unchanged.
 REQUEST_CODES = frozenset(
@@ -34,12 +37,17 @@ class StoreUnavailableError(RuntimeError):
     """The MLflow tracking store did not answer (down, refusing, locked, failing)."""
 
     def __init__(self, uri: str, detail: str) -> None:
-        self.uri = masked("NBAPROPS_TRACKING_URI", uri)
-        self.detail = masked("detail", detail)
+        self.uri = mask_passwords(uri)
+        self.detail = mask_passwords(detail)
         super().__init__(
             f"the MLflow tracking store {self.uri} is unavailable ({self.detail}); check that "
             "it is running and reachable (NBAPROPS_TRACKING_URI), then run the job again"
         )
+
+
+def mask_passwords(text: str) -> str:
+    """`text` with the password of every URL in it replaced by the mask."""
+    return _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
 
 
 def is_absent(exc: MlflowException) -> bool:
@@ -62,6 +70,17 @@ def unavailable(client: MlflowClient, exc: BaseException) -> StoreUnavailableErr
     text = exc.message if isinstance(exc, MlflowException) else str(exc)
     first_line = str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__
     return StoreUnavailableError(tracking_uri_of(client), first_line)
+
+
+def outage_of(uri: str, exc: BaseException) -> StoreUnavailableError | None:
+    """`exc` as StoreUnavailableError when it is a tracking-store outage met outside the
+    registry's reads (a training run logging to a server that died); None otherwise."""
+    if isinstance(exc, StoreUnavailableError):
+        return exc
+    if isinstance(exc, MlflowException) and is_outage(exc):
+        text = str(exc.message).strip()
+        return StoreUnavailableError(uri, text.splitlines()[0] if text else exc.error_code)
+    return None
 
 
 @contextmanager
@@ -89,6 +108,8 @@ __all__ = [
     "StoreUnavailableError",
     "is_absent",
     "is_outage",
+    "mask_passwords",
+    "outage_of",
     "store_errors",
     "tracking_uri_of",
     "unavailable",

@@ -613,3 +613,35 @@ def tiny_filesystem(folder: Path, size_kb: int) -> Iterator[bool]:
 @pytest.fixture
 def tmpfs() -> Callable[[Path, int], contextlib.AbstractContextManager[bool]]:
     return tiny_filesystem
+
+
+# --- a real tracking server over the test's store, that can be killed ---------------------------
+
+
+@dataclass(frozen=True)
+class Remote:
+    """The test's store served by a real `mlflow server`, and the CLI pointed at it."""
+
+    server: Any  # tests.support.tracking_server.TrackingServer
+    settings: Settings
+    cli: Cli
+
+
+@pytest.fixture
+def remote(settings: Settings, nbaprops: Cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[Remote]:
+    """`mlflow server` over this test's SQLite store on 127.0.0.1 (killed at the end); the
+    clients here and in the job processes fail a refused request at once (no retries)."""
+    from tests.support.tracking_server import FAST_FAILING_CLIENT, TrackingServer
+
+    for name, value in FAST_FAILING_CLIENT.items():
+        monkeypatch.setenv(name, value)
+    server = TrackingServer(settings.resolved_tracking_uri, nbaprops.folder / "tracking-server")
+    try:
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    served = settings.model_copy(update={"tracking_uri": server.url})
+    try:
+        yield Remote(server, served, Cli(served, nbaprops.folder))
+    finally:
+        server.kill()
