@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from jobs.cli.console import fail, print_json, print_table, status
+from nbaprops.features import FEATURE_SETS
 from nbaprops.models.regressors import MODEL_TYPES, coerce_param
 from nbaprops.settings import TARGETS, Settings
 from nbaprops.tracking.compare import COMPARE_METRICS, best_by_phase, compare_phase
@@ -51,7 +52,7 @@ def init_command(settings: Settings) -> None:
 @click.option("--model", "model_type", type=click.Choice(MODEL_TYPES), default="xgboost")
 @click.option("--target", type=click.Choice(TARGETS), default=None, help="Default: settings.")
 @click.option("--phase", default="foundation", show_default=True)
-@click.option("--feature-set", type=click.Choice(["core", "context", "full"]), default="full")
+@click.option("--feature-set", type=click.Choice(list(FEATURE_SETS)), default="full")
 @click.option("--calibration", type=click.Choice(["isotonic", "platt", "none"]), default="isotonic")
 @click.option("--params", "param_pairs", multiple=True, help="Override: k=v (member.k=v).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -166,6 +167,14 @@ def _explain_empty(row: dict[str, Any]) -> dict[str, Any]:
 @click.option("--edge-threshold", default=0.02, show_default=True, type=float)
 @click.option("--no-line-shopping", is_flag=True, help="Bet one book only, not the best price.")
 @click.option("--params", "param_pairs", multiple=True, help="Override: k=v (member.k=v).")
+@click.option(
+    "--feature-set",
+    "feature_set_choice",
+    type=click.Choice(list(FEATURE_SETS)),
+    default="full",
+    show_default=True,
+    help="market = full + the books' opening lines.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def backtest_command(
@@ -179,6 +188,7 @@ def backtest_command(
     edge_threshold: float,
     no_line_shopping: bool,
     param_pairs: tuple[str, ...],
+    feature_set_choice: str,
     as_json: bool,
 ) -> None:
     """Walk-forward backtest against the sportsbook lines, logged as a parent run with folds."""
@@ -201,7 +211,7 @@ def backtest_command(
     experiment = client.get_experiment_by_name(chosen_phase.experiment)
     assert experiment is not None
     params = parse_params(param_pairs)
-    feature_set, calibration, target = "full", "isotonic", settings.target
+    feature_set, calibration, target = feature_set_choice, "isotonic", settings.target
     tags: dict[str, str] = {}
     if version is not None:
         recipe, tags = _version_recipe(client, version, settings.registered_model)
@@ -278,6 +288,7 @@ BACKTEST_HEADLINE = (
     "lined_rows",
     "wf_mae_lined",
     "consensus_line_mae",
+    "baseline_mae_lined",
     "bet_count",
     "push_count",
     "void_count",

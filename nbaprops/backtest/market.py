@@ -15,14 +15,15 @@ import pandas as pd
 
 
 def consensus_metrics(predictions: pd.DataFrame, props: pd.DataFrame) -> dict[str, float]:
-    """wf_mae_lined, consensus_line_mae and lined_rows, on the same player-games."""
+    """wf_mae_lined, consensus_line_mae, baseline_mae_lined (the 10-game average) and
+    lined_rows, all on the same player-games."""
     if props.empty:
         return {"lined_rows": 0.0}
     last = props["close_line"] if "close_line" in props else props["line"]
     books = props.assign(last_line=last.fillna(props["line"]))
     books = books.drop_duplicates(["game_date", "player_id", "bookmaker"], keep="last")
     consensus = books.groupby(["game_date", "player_id"], as_index=False)["last_line"].median()
-    rows = predictions[["game_date", "player_id", "actual", "prediction"]].merge(
+    rows = predictions[["game_date", "player_id", "actual", "prediction", "baseline"]].merge(
         consensus, on=["game_date", "player_id"], how="inner"
     )
     actual = rows["actual"].to_numpy(dtype=float)
@@ -30,6 +31,7 @@ def consensus_metrics(predictions: pd.DataFrame, props: pd.DataFrame) -> dict[st
         "lined_rows": float(len(rows)),
         "wf_mae_lined": float(np.mean(np.abs(actual - rows["prediction"].to_numpy(float)))),
         "consensus_line_mae": float(np.mean(np.abs(actual - rows["last_line"].to_numpy(float)))),
+        "baseline_mae_lined": float(np.nanmean(np.abs(actual - rows["baseline"].to_numpy(float)))),
     }
 
 

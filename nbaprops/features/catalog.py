@@ -12,13 +12,15 @@ from typing import Literal
 # Bump whenever any feature's definition (window, formula, fallback) changes.
 FEATURE_DEFINITIONS_VERSION = 1
 
-Tier = Literal["core", "contextual", "temporal", "history"]
+Tier = Literal["core", "contextual", "temporal", "history", "market"]
 TIERS: tuple[Tier, ...] = ("core", "contextual", "temporal", "history")
 
 FEATURE_SETS: dict[str, tuple[Tier, ...]] = {
     "core": ("core",),
     "context": ("core", "contextual"),
     "full": ("core", "contextual", "temporal", "history"),
+    # full plus the books' opening lines (nbaprops.features.market), added by prepare()
+    "market": ("core", "contextual", "temporal", "history", "market"),
 }
 
 PROP_TARGETS: tuple[str, ...] = ("PTS", "REB", "AST", "PRA")

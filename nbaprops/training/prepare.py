@@ -6,13 +6,14 @@ except the target and the oracle (the generator's hidden truth, read for evaluat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from nbaprops.data.feed import Feed
-from nbaprops.features import FeatureFrame, build_features
+from nbaprops.features import FEATURE_SETS, FeatureFrame, build_features
+from nbaprops.features.market import MARKET_FEATURES, MARKET_TIER, market_features
 from nbaprops.training.props import b2b_flags
 
 
@@ -50,6 +51,8 @@ def prepare(feed: Feed, target: str, feature_set: str = "full") -> PreparedData:
     """Build features and evaluation columns for every row of the feed's game logs."""
     games = feed.games.reset_index(drop=True)
     features = build_features(games, target=target, feature_set=feature_set)
+    if MARKET_TIER in FEATURE_SETS[feature_set]:
+        features = with_market(features, feed.lines, target)
     keys = features.keys.reset_index(drop=True)
     segments = pd.DataFrame(
         {
@@ -80,4 +83,18 @@ def prepare(feed: Feed, target: str, feature_set: str = "full") -> PreparedData:
         target=target,
         feed_digest=feed.digest,
         source=feed.source,
+    )
+
+
+def with_market(features: FeatureFrame, lines: pd.DataFrame, target: str) -> FeatureFrame:
+    """The frame plus the market features of its rows (opening lines only, see market.py)."""
+    form_column = f"{target}_L15_EWMA"
+    form = features.X[form_column].to_numpy(float) if form_column in features.X else np.nan
+    extra = market_features(features.keys, np.broadcast_to(form, len(features.X)), lines, target)
+    X = pd.concat([features.X, extra.set_axis(features.X.index)], axis=1)
+    return replace(
+        features,
+        X=X,
+        feature_names=(*features.feature_names, *MARKET_FEATURES),
+        tiers={**features.tiers, **dict.fromkeys(MARKET_FEATURES, MARKET_TIER)},
     )

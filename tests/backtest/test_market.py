@@ -16,7 +16,7 @@ def test_consensus_is_the_median_of_each_books_last_line() -> None:
     day = pd.Timestamp("2024-01-02")
     predictions = pd.DataFrame(
         {"game_date": [day, day], "player_id": [1, 2], "actual": [30.0, 10.0],
-         "prediction": [25.0, 12.0]}
+         "prediction": [25.0, 12.0], "baseline": [28.0, 11.0]}
     )  # fmt: skip
     props = pd.DataFrame(
         {
@@ -32,6 +32,7 @@ def test_consensus_is_the_median_of_each_books_last_line() -> None:
     assert metrics["lined_rows"] == 1
     assert metrics["consensus_line_mae"] == pytest.approx(7.5)
     assert metrics["wf_mae_lined"] == pytest.approx(5.0)
+    assert metrics["baseline_mae_lined"] == pytest.approx(2.0)
 
 
 def test_a_window_without_lines_is_named() -> None:
