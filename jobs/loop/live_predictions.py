@@ -2,6 +2,8 @@
 
 The table is the monitor's memory: drift checks read the settled rows (rolling live MAE,
 calibration of the bets it would have made) and the weekly report reads live performance.
+A prediction for a player who then did not play is void: once the day's box scores are in,
+it gets a settled_on date and no actual (no bet, no loss, out of every live metric).
 """
 
 from __future__ import annotations
@@ -114,12 +116,23 @@ class LivePredictions:
             result = conn.execute(statement, updates)
         return int(result.rowcount or 0)
 
+    def void_unplayed(self, day: dt.date, settled_on: dt.date) -> int:
+        """Close `day`'s predictions still without a result: their players did not play."""
+        table = live_predictions
+        statement = (
+            table.update()
+            .where(table.c.made_for == day, table.c.actual.is_(None), table.c.settled_on.is_(None))
+            .values(settled_on=settled_on)
+        )
+        with self.engine.begin() as conn:
+            return int(conn.execute(statement).rowcount or 0)
+
     def unsettled_days(self, before: dt.date) -> list[dt.date]:
         """Days before `before` with predictions still waiting for a result."""
         table = live_predictions
         query = (
             sa.select(table.c.made_for)
-            .where(table.c.made_for < before, table.c.actual.is_(None))
+            .where(table.c.made_for < before, table.c.settled_on.is_(None))
             .distinct()
             .order_by(table.c.made_for)
         )

@@ -35,13 +35,21 @@ def actual_results(feed: Feed, day: dt.date, market: str) -> pd.DataFrame:
     )
 
 
-def settle_open_days(ctx: JobContext, live: LivePredictions, feed: Feed) -> int:
-    """Fill in the results of every earlier day whose predictions are still open."""
+def settle_open_days(ctx: JobContext, live: LivePredictions, feed: Feed) -> tuple[int, int]:
+    """Fill in the results of every earlier day whose predictions are still open.
+
+    Returns (settled, void). A day counts as played once the game logs reach it: its
+    predictions still without a result then are void (the player did not play). A day the
+    logs do not reach yet stays open for the next run.
+    """
     market = ctx.settings.target
-    settled = 0
+    last_played = feed.games["game_date"].max() if not feed.games.empty else None
+    settled = void = 0
     for day in live.unsettled_days(ctx.run_for):
         settled += live.settle(day, actual_results(feed, day, market), ctx.run_for)
-    return settled
+        if last_played is not None and pd.Timestamp(day) <= last_played:
+            void += live.void_unplayed(day, ctx.run_for)
+    return settled, void
 
 
 def posted_lines(morning: Feed, day: dt.date, market: str) -> pd.DataFrame:
@@ -129,5 +137,5 @@ def ingest_day(ctx: JobContext) -> dict[str, Any]:
     live = LivePredictions(ctx.engine)
     live.ensure_schema()
     feed = ctx.feed()
-    settled = settle_open_days(ctx, live, feed)
-    return {"settled": settled, **predict_today(ctx, live, feed)}
+    settled, void = settle_open_days(ctx, live, feed)
+    return {"settled": settled, "void": void, **predict_today(ctx, live, feed)}
