@@ -89,6 +89,37 @@ KNOWN_METRICS: Mapping[str, Direction] = {
     "edge_concentration": "lower",
     "edge_share_top_book": "lower",
 }
+# Families of logged breakdowns whose last part comes from the data (a bookmaker, a price band,
+# a player tier): roi_book_fanduel, bets_band_fav, wf_roi_tier_star.
+BREAKDOWN_PREFIXES: Mapping[str, Direction] = {
+    "roi_book_": "higher",
+    "roi_band_": "higher",
+    "roi_tier_": "higher",
+    "bets_book_": "higher",
+    "bets_band_": "higher",
+}
+# Metrics the system logs that describe a run rather than rank a model: sizes and timings, the
+# per-fold figures of a backtest's child runs and the drift check's monitoring run. They are
+# known, so a policy naming one is told why it cannot, not that the name is misspelt.
+UNRANKED_METRICS: frozenset[str] = frozenset(
+    {
+        "n_estimators",
+        "n_features",
+        "n_train",
+        "n_test",
+        "training_time",
+        "tracking_overhead_seconds",
+        "fit_seconds",
+        "fold_mae",
+        "fold_roi",
+        "psi_max",
+        "prediction_psi",
+        "live_mae_ratio",
+        "live_settled_count",
+        "rolling_calibration_error",
+        "breached",
+    }
+)
 WINDOW_PREFIXES: tuple[str, ...] = ("val_", "train_", "wf_", "live_")
 
 _SEASON_SUFFIX = re.compile(r"_\d{4}_\d{2}$")
@@ -109,7 +140,15 @@ def metric_direction(metric: str) -> Direction | None:
         for base in bases:
             if base in KNOWN_METRICS:
                 return KNOWN_METRICS[base]
+            for prefix, direction in BREAKDOWN_PREFIXES.items():
+                if base.startswith(prefix) and len(base) > len(prefix):
+                    return direction
     return None
+
+
+def is_known_metric(metric: str) -> bool:
+    """Whether the system logs a metric of this name, ranked (with a direction) or not."""
+    return metric_direction(metric) is not None or metric in UNRANKED_METRICS
 
 
 def op_direction(op: str) -> Direction:
@@ -309,6 +348,12 @@ class _Reader:
 
     def metric(self, metric: str, where: str) -> Direction:
         direction = metric_direction(metric)
+        if direction is None and metric in UNRANKED_METRICS:
+            raise self.fail(
+                where,
+                f"metric {metric!r} describes a run (a size, a timing or a monitoring figure) "
+                "and has no better direction; name a metric that ranks models, such as val_mae",
+            )
         if direction is None:
             spelled = [*KNOWN_METRICS, *(p + m for p in WINDOW_PREFIXES for m in KNOWN_METRICS)]
             close = difflib.get_close_matches(metric, spelled, n=1)

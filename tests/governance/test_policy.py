@@ -93,6 +93,10 @@ def test_minimal_policy_uses_drift_and_champion_defaults() -> None:
         ("n_scored_props", "higher"),
         ("val_accuracy_made_up", None),
         ("roi_2023", None),
+        ("wf_roi_tier_star", "higher"),
+        ("roi_book_fanduel", "higher"),
+        ("roi_book_", None),
+        ("training_time", None),
         ("", None),
     ],
 )
@@ -129,6 +133,11 @@ BAD_POLICIES = [
         "unknown metric",
         _criterion(metric="val_maee"),
         ["accuracy", "unknown metric 'val_maee'", "did you mean 'val_mae'?"],
+    ),
+    (
+        "a run's size, not its quality",
+        _criterion(metric="n_features", op=">", threshold=3),
+        ["accuracy", "metric 'n_features' describes a run", "such as val_mae"],
     ),
     ("wrong direction", _criterion(op=">"), ["accuracy", "wrong direction", "lower is better"]),
     (
