@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     scoring_shift: str | None = Field(
         default=None, description="What-if drift: DATE:FACTOR scales points from DATE on."
     )
+    synthetic_clock: bool = Field(
+        default=True,
+        description="Synthetic feed only: a day after its last game maps onto the same calendar "
+        "day of its last season, so the daemon runs live on it.",
+    )
 
     # Compute
     workers: int = Field(default=2, ge=1)

@@ -16,6 +16,7 @@ from governance.audit import AuditTrail
 from governance.policy import Policy
 from jobs.wiring import App
 from nbaprops.data.feed import Feed
+from nbaprops.data.season_clock import season_day
 from nbaprops.data.shift import parse_scoring_shift, with_scoring_shift
 from nbaprops.data.sources import source_from_settings
 from nbaprops.settings import Settings
@@ -80,9 +81,17 @@ class JobContext:
         return str(experiment.experiment_id)
 
 
+def feed_day(settings: Settings, day: dt.date) -> dt.date:
+    """The day a job acts on: `day`, or its synthetic-clock day (nbaprops.data.season_clock)."""
+    if settings.data.strip().lower() != "synthetic" or not settings.synthetic_clock:
+        return day
+    return season_day(day, [d.date() for d in load_feed(settings).dates])
+
+
 def job_context(settings: Settings, run_for: dt.date, actor: str = SCHEDULER_ACTOR) -> JobContext:
     """Build the context of one job run from the one wiring point (jobs.wiring.App)."""
     app = App.from_settings(settings)
+    run_for = feed_day(settings, run_for)
     return JobContext(
         settings=settings,
         run_for=run_for,

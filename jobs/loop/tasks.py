@@ -8,10 +8,12 @@ clock. The work itself lives in the modules named in each docstring.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from jobs.daemon.types import JobResult
 from jobs.loop.candidates import backtest_candidate, evaluate_candidate, retrain
-from jobs.loop.context import job_context
+from jobs.loop.context import JobContext, job_context
 from jobs.loop.drift_watch import check_drift
 from jobs.loop.scoring import ingest_day
 from jobs.report.model import week_of
@@ -19,6 +21,18 @@ from jobs.report.publish import retry_outbox, send_weekly_report
 from nbaprops.data.fetch.odds_api import EASTERN
 from nbaprops.data.fetch.run import fetch_days
 from nbaprops.settings import Settings
+
+
+def _on_feed_day(
+    settings: Settings, run_for: dt.date, work: Callable[[JobContext], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run `work` on the job's context; the summary names the feed day when the synthetic
+    clock mapped the date onto one (nbaprops.data.season_clock)."""
+    ctx = job_context(settings, run_for)
+    summary = work(ctx)
+    if ctx.run_for != run_for:
+        summary = {"feed_day": ctx.run_for.isoformat(), **summary}
+    return summary
 
 
 def fetch(settings: Settings, run_for: dt.date) -> JobResult:
@@ -31,36 +45,36 @@ def fetch(settings: Settings, run_for: dt.date) -> JobResult:
 
 def ingest(settings: Settings, run_for: dt.date) -> JobResult:
     """Settle earlier live predictions; score the day's props with Production (live_ingest)."""
-    return JobResult(status="succeeded", summary=ingest_day(job_context(settings, run_for)))
+    return JobResult(status="succeeded", summary=_on_feed_day(settings, run_for, ingest_day))
 
 
 def nightly_retrain(settings: Settings, run_for: dt.date) -> JobResult:
     """Train a candidate on everything known, register it, stage it (candidates.retrain)."""
-    return JobResult(status="succeeded", summary=retrain(job_context(settings, run_for)))
+    return JobResult(status="succeeded", summary=_on_feed_day(settings, run_for, retrain))
 
 
 def backtest(settings: Settings, run_for: dt.date) -> JobResult:
     """Walk-forward backtest of the staged candidate and, on its window, the champion."""
-    summary = backtest_candidate(job_context(settings, run_for))
+    summary = _on_feed_day(settings, run_for, backtest_candidate)
     return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
 
 
 def evaluate_promotion(settings: Settings, run_for: dt.date) -> JobResult:
     """Decide on the staged candidate and promote, keep or reject it (recorded)."""
-    summary = evaluate_candidate(job_context(settings, run_for))
+    summary = _on_feed_day(settings, run_for, evaluate_candidate)
     return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
 
 
 def drift_check(settings: Settings, run_for: dt.date) -> JobResult:
     """Drift of the Production model; automatic rollback on a breach (monitor)."""
-    summary = check_drift(job_context(settings, run_for))
+    summary = _on_feed_day(settings, run_for, check_drift)
     return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
 
 
 def weekly_report(settings: Settings, run_for: dt.date) -> JobResult:
     """Render last week's report and send it through the outbox (report.publish)."""
     ctx = job_context(settings, run_for)
-    week = week_of(run_for - dt.timedelta(days=7))
+    week = week_of(ctx.run_for - dt.timedelta(days=7))
     outcome = send_weekly_report(settings, week, ctx.now)
     return JobResult(status="succeeded", summary=outcome.to_dict())
 
