@@ -15,14 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,postgres,dask]'
 	touch $(STAMP)
 
-demo: $(STAMP) ## Replay three weeks of the default feed through the whole loop (state in ./.nbaprops)
-	$(BIN)/nbaprops init
-	$(BIN)/nbaprops simulate --start 2025-01-06 --days 21
-	$(BIN)/nbaprops registry list
-	$(BIN)/nbaprops compare
-	@echo "Weekly reports: $(CURDIR)/.nbaprops/reports/"
-	@echo "Audit trail:    $(BIN)/nbaprops audit"
-	@echo "Browse the runs: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.nbaprops/mlflow.db"
+demo: $(STAMP) ## The four phases, then two weeks of the loop: promotion, live scoring, drift, rollback, mailed reports (state in ./.nbaprops)
+	$(BIN)/python -m jobs.demo
 
 test: $(STAMP) ## Run the test suite (real MLflow, SMTP and PostgreSQL where the machine has them)
 	$(BIN)/pytest -q -n 2 --dist loadfile
