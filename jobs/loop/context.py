@@ -14,9 +14,9 @@ from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditTrail
 from governance.policy import Policy
+from jobs.loop.season_clock import season_day
 from jobs.wiring import App
 from nbaprops.data.feed import Feed
-from nbaprops.data.season_clock import season_day
 from nbaprops.data.shift import parse_scoring_shift, with_scoring_shift
 from nbaprops.data.sources import source_from_settings
 from nbaprops.settings import Settings
@@ -82,7 +82,7 @@ class JobContext:
 
 
 def feed_day(settings: Settings, day: dt.date) -> dt.date:
-    """The day a job acts on: `day`, or its synthetic-clock day (nbaprops.data.season_clock)."""
+    """The day a job acts on: `day`, or its synthetic-clock day (jobs.loop.season_clock)."""
     if settings.data.strip().lower() != "synthetic" or not settings.synthetic_clock:
         return day
     return season_day(day, [d.date() for d in load_feed(settings).dates])

@@ -27,7 +27,7 @@ def _on_feed_day(
     settings: Settings, run_for: dt.date, work: Callable[[JobContext], dict[str, Any]]
 ) -> dict[str, Any]:
     """Run `work` on the job's context; the summary names the feed day when the synthetic
-    clock mapped the date onto one (nbaprops.data.season_clock)."""
+    clock mapped the date onto one (jobs.loop.season_clock)."""
     ctx = job_context(settings, run_for)
     summary = work(ctx)
     if ctx.run_for != run_for:

@@ -23,8 +23,8 @@ from nbaprops.data.synthetic import (
     oracle_mae,
     season_schedule,
 )
-from nbaprops.data.synthetic_lines import TIER_DEFAULTS, american_price, stale_averages
-from nbaprops.data.synthetic_players import BENCH, STAR
+from nbaprops.data.synthetic.lines import TIER_DEFAULTS, american_price, stale_averages
+from nbaprops.data.synthetic.players import BENCH, STAR
 
 SEASON = ("2023-24",)
 

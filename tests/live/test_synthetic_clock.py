@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from jobs.loop.season_clock import season_day
 from jobs.loop.tasks import ingest
-from nbaprops.data.season_clock import season_day
 from nbaprops.settings import Settings
 
 SEASON = [dt.date(2024, 10, 22) + dt.timedelta(days=n) for n in range(0, 170, 2)]  # to 2025-04-09

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import special
 
 from nbaprops.data.feed import LINE_COLUMNS, MARKETS, SNAPSHOTS
-from nbaprops.data.synthetic_players import BENCH, ROTATION, STAR
+from nbaprops.data.synthetic.players import BENCH, ROTATION, STAR
 
 BOOKMAKERS: tuple[str, ...] = ("fanduel", "draftkings", "betmgm")
 OPEN_OFFSET = pd.Timedelta(hours=-14)  # 10:00 the day before

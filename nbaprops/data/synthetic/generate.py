@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from nbaprops.data import synthetic_players as league
 from nbaprops.data.feed import (
     GAME_COLUMNS,
     MARKETS,
@@ -27,7 +26,8 @@ from nbaprops.data.feed import (
     schedule_from_games,
     target_values,
 )
-from nbaprops.data.synthetic_lines import sportsbook_lines
+from nbaprops.data.synthetic import players as league
+from nbaprops.data.synthetic.lines import sportsbook_lines
 from nbaprops.seasons import parse_season
 from nbaprops.settings import DEFAULT_SEASONS
 
