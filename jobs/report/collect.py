@@ -51,8 +51,8 @@ from jobs.report.summarize import (
     runs_by_phase,
     val_mae_points,
 )
-from jobs.report.trend import collect_trend
-from jobs.report.trend_model import season_of_week, this_week_point
+from jobs.report.trend.collect import collect_trend
+from jobs.report.trend.model import season_of_week, this_week_point
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from jobs.report.trend_model import SeasonTrend
+    from jobs.report.trend.model import SeasonTrend
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 

@@ -31,7 +31,7 @@ from jobs.report.queries import (
     version_by_alias,
 )
 from jobs.report.summarize import latest_live_run, live_numbers
-from jobs.report.trend_model import WeekPoint
+from jobs.report.trend.model import WeekPoint
 
 
 def _parse_when(text: str | None) -> dt.datetime | None:

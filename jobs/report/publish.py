@@ -22,7 +22,7 @@ from jobs.report.model import WeeklyReport, previous_week, week_of
 from jobs.report.outbox import FlushResult, Outbox, deliver
 from jobs.report.queries import project_experiments
 from jobs.report.render import RenderedReport, html_with_data_uris, render_report
-from jobs.report.season import (
+from jobs.report.trend.season import (
     collect_season_page,
     latest_week_with_runs,
     write_season_page,

@@ -22,7 +22,7 @@ from jobs.report.charts import (
     val_mae_chart,
 )
 from jobs.report.model import Change, WeeklyReport
-from jobs.report.trend_charts import render_trend_charts, trend_series, week_label
+from jobs.report.trend.charts import render_trend_charts, trend_series, week_label
 
 DASH = "—"
 HTML_TEMPLATE = "report.html.j2"

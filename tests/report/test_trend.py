@@ -41,9 +41,9 @@ from jobs.report.render import (
     html_with_data_uris,
     render_report,
 )
-from jobs.report.season import collect_season_page, write_season_page
-from jobs.report.trend_charts import trend_chart, trend_series
-from jobs.report.trend_model import WeekPoint
+from jobs.report.trend.charts import trend_chart, trend_series
+from jobs.report.trend.model import WeekPoint
+from jobs.report.trend.season import collect_season_page, write_season_page
 from nbaprops.settings import Settings
 from tests.support.report_store import MODEL, WEEKS, SeasonStore, seed_season
 

@@ -29,7 +29,7 @@ from jobs.report.charts import (
     new_axes,
     png_bytes,
 )
-from jobs.report.trend_model import SeasonTrend, WeekPoint
+from jobs.report.trend.model import SeasonTrend, WeekPoint
 
 MAX_WEEK_TICKS = 10
 

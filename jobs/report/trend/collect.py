@@ -30,7 +30,7 @@ from jobs.report.queries import (
     versions_registered_between,
 )
 from jobs.report.summarize import PhasedRun, best_run, phased
-from jobs.report.trend_model import SeasonTrend, WeekPoint, season_start, weeks_between
+from jobs.report.trend.model import SeasonTrend, WeekPoint, season_start, weeks_between
 
 MAX_SEASON_RUNS = 20_000
 ROI_BOUND_METRIC = "roi_lower_95"

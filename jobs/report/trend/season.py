@@ -27,9 +27,9 @@ from jobs.report.queries import (
     versions_registered_between,
 )
 from jobs.report.render import RenderedReport, html_with_data_uris, template_environment
-from jobs.report.trend import collect_trend
-from jobs.report.trend_charts import render_trend_charts, trend_series
-from jobs.report.trend_model import SeasonTrend, season_of_week, season_start
+from jobs.report.trend.charts import render_trend_charts, trend_series
+from jobs.report.trend.collect import collect_trend
+from jobs.report.trend.model import SeasonTrend, season_of_week, season_start
 
 SEASON_TEMPLATE = "season.html.j2"
 _NOT_FOUND = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
