@@ -48,6 +48,11 @@ KNOWN_METRICS: Mapping[str, Direction] = {
     "mae_vs_baseline": "lower",
     "mae_vs_oracle": "lower",
     "mae_props": "lower",
+    # against the market, on the player-games with a line (nbaprops.backtest.market)
+    "mae_lined": "lower",
+    "baseline_mae_lined": "lower",
+    "consensus_line_mae": "lower",
+    "lined_rows": "higher",
     # probabilities over the lines (nbaprops.training.evaluation)
     "calibration_error": "lower",
     "calibration_error_raw": "lower",
