@@ -21,10 +21,11 @@ demo: $(STAMP) ## The four phases, then two weeks of the loop: promotion, live s
 test: $(STAMP) ## Run the test suite (real MLflow, SMTP and PostgreSQL where the machine has them)
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
-lint: $(STAMP) ## ruff lint + format check and mypy
+lint: $(STAMP) ## ruff lint + format check, mypy and the layer rule (jobs -> governance -> nbaprops)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/check_layers.py
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
