@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-ModelType = Literal["xgboost", "lightgbm", "ensemble"]
 MODEL_TYPES: tuple[str, ...] = ("xgboost", "lightgbm", "ensemble")
 ENSEMBLE_MEMBERS: tuple[str, ...] = ("xgboost", "lightgbm")
 
