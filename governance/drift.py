@@ -94,21 +94,6 @@ def ks_statistic(reference: Any, current: Any) -> float:
     return float(stats.ks_2samp(ref, cur).statistic)
 
 
-def rolling_mae(errors: Any, window: int) -> np.ndarray:
-    """Mean absolute error over each trailing `window` of settled predictions, oldest first.
-
-    Aligned with `errors`: the first window - 1 entries are NaN (not yet a full window).
-    """
-    if window < 1:
-        raise DriftInputError(f"window = {window}: use a window of at least 1 prediction")
-    abs_errors = np.abs(_values(errors, "errors"))
-    result = np.full(abs_errors.size, np.nan)
-    if abs_errors.size >= window:
-        sums = np.cumsum(np.insert(abs_errors, 0, 0.0))
-        result[window - 1 :] = (sums[window:] - sums[:-window]) / window
-    return result
-
-
 def live_mae_ratio(abs_errors_recent: Any, val_mae: float) -> float:
     """Recent live MAE over validation MAE (1.0 = as validated); NaN with no settled errors."""
     if not math.isfinite(val_mae) or val_mae <= 0:

@@ -26,12 +26,6 @@ def slug(text: str) -> str:
     return _SLUG_RE.sub("-", text.lower()).strip("-") or "none"
 
 
-def experiment_name(phase: str, model_type: str, feature_set: str, description: str) -> str:
-    """Name of a focused experiment inside a phase, e.g. Phase2_Advanced_xgb_full_tuning."""
-    model = MODEL_ABBREVIATIONS.get(model_type, slug(model_type))
-    return f"{phase}_{model}_{slug(feature_set)}_{slug(description)}"
-
-
 def key_param(model_type: str, params: Mapping[str, Any]) -> str:
     """The one hyper-parameter that tells runs of a model type apart at a glance."""
     if model_type == "xgboost":

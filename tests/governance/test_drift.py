@@ -22,7 +22,6 @@ from governance.drift import (
     psi,
     psi_band,
     rolling_calibration_error,
-    rolling_mae,
 )
 from governance.policy import DriftPolicy, Policy, load_policy
 from jobs.loop.drift_watch import settled_for_every_rule
@@ -117,13 +116,6 @@ def test_ks_statistic_hand_computed() -> None:
     assert ks_statistic([1, 2, 3], [1, 2, 3]) == 0.0
     assert ks_statistic([1, 2, np.nan], [10, 11]) == 1.0
     assert math.isnan(ks_statistic([np.nan], [1.0]))
-
-
-def test_rolling_mae_is_aligned_and_uses_absolute_errors() -> None:
-    result = rolling_mae([1.0, -2.0, 3.0, -4.0], window=2)
-    assert np.isnan(result[0])
-    np.testing.assert_allclose(result[1:], [1.5, 2.5, 3.5])
-    assert np.isnan(rolling_mae([1.0], window=2)).all()
 
 
 def test_live_mae_ratio() -> None:

@@ -9,7 +9,6 @@ import pytest
 from nbaprops.tracking.naming import (
     Recipe,
     SemVer,
-    experiment_name,
     key_param,
     next_semver,
     run_name,
@@ -33,13 +32,6 @@ def test_run_name_matches_the_guide_example() -> None:
 )
 def test_key_param(model: str, params: dict[str, int], expected: str) -> None:
     assert key_param(model, params) == expected
-
-
-def test_experiment_name_slugs_free_text() -> None:
-    assert (
-        experiment_name("Phase2_Advanced", "lightgbm", "Full", "Tuning Round #2")
-        == "Phase2_Advanced_lgbm_full_tuning-round-2"
-    )
 
 
 def test_semver_round_trip_and_rejects_bad_tags() -> None:
