@@ -46,28 +46,6 @@ def time_split(
     return train, ~train
 
 
-def calibration_split(
-    dates: pd.Series | pd.DatetimeIndex | np.ndarray,
-    train_mask: np.ndarray | None = None,
-    calibration_fraction: float = 0.2,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split a training window into (fit, calibration) masks over the same rows as `dates`.
-
-    The calibration part is the window's last whole dates, so probabilities are calibrated on
-    predictions the model made out of sample and later than anything it was fitted on.
-    """
-    days = _days(dates)
-    window = np.ones(len(days), dtype=bool) if train_mask is None else np.asarray(train_mask, bool)
-    if len(window) != len(days):
-        raise SplitError(f"train_mask has {len(window)} rows but dates has {len(days)}")
-    fit_part, calibration_part = time_split(days[window], calibration_fraction)
-    fit = np.zeros(len(days), dtype=bool)
-    calibration = np.zeros(len(days), dtype=bool)
-    fit[window] = fit_part
-    calibration[window] = calibration_part
-    return fit, calibration
-
-
 @dataclass(frozen=True, eq=False)
 class Fold:
     """One walk-forward step: fit on every date before `test_start`, test on [test_start, test_end).

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbaprops.splits import SplitError, calibration_split, time_split, walk_forward_folds
+from nbaprops.splits import SplitError, time_split, walk_forward_folds
 
 DAY0 = pd.Timestamp("2024-01-01")
 day_offsets = st.lists(st.integers(0, 60), min_size=2, max_size=200)
@@ -136,22 +136,3 @@ def test_walk_forward_errors_tell_what_to_change() -> None:
         walk_forward_folds(dates, DAY0 + pd.Timedelta(days=5), DAY0 + pd.Timedelta(days=5))
     with pytest.raises(SplitError, match="refit_days"):
         walk_forward_folds(dates, DAY0 + pd.Timedelta(days=5), DAY0 + pd.Timedelta(days=8), 0)
-
-
-@settings(max_examples=100, deadline=None)
-@given(offsets=st.lists(st.integers(0, 60), min_size=4, max_size=200), cut=st.integers(1, 59))
-def test_calibration_is_the_last_dates_of_the_training_window(offsets: list[int], cut: int) -> None:
-    dates = to_dates(offsets)
-    train_window = (dates < DAY0 + pd.Timedelta(days=cut)).to_numpy()
-    if dates[train_window].nunique() < 2:
-        return
-    fit, calibration = calibration_split(dates, train_window, 0.25)
-    assert ((fit | calibration) == train_window).all()
-    assert not (fit & calibration).any()
-    assert fit.any() and calibration.any()
-    assert dates[fit].max() < dates[calibration].min()
-
-
-def test_calibration_split_rejects_misaligned_mask() -> None:
-    with pytest.raises(SplitError, match="train_mask has 2 rows"):
-        calibration_split(to_dates([0, 1, 2]), np.array([True, False]))
