@@ -3,7 +3,7 @@
 The floor is the irreducible cost of the same number of raw negative-binomial draws with numpy
 (one per box-score count the generator draws that way: PTS, REB, AST per row). Goal: the whole
 feed (schedule, rosters, box scores, truth, lines) in <= 10 s on 2 cores. Also prints the feed's
-aggregate figures and the oracle MAE per market, to compare with DOMAIN.md.
+aggregate figures and the oracle MAE per market (the best MAE a mean-predicting model can reach).
 
     python -m benchmarks.bench_data [--teams 30] [--repeats 2] [--seed 42]
 """

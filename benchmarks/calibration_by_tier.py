@@ -1,6 +1,6 @@
 """Per-tier calibration of the walk-forward P(over) on the default synthetic feed.
 
-Issue 15's goal: ECE at most 0.03 within each tier, over at least 1,000 props each. One prop
+The goal: ECE at most 0.03 within each tier, over at least 1,000 props each. One prop
 per player-game (the first book's line), P(over) taken conditional on no push.
 `python -m benchmarks.calibration_by_tier` prints each tier's count and ECE, one GOAL line per
 tier, and the backtest's headline metrics.

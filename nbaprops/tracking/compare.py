@@ -80,7 +80,7 @@ def compare_phase(
 
 
 def best_by_phase(client: MlflowClient, filter_string: str | None = None) -> list[RunRow]:
-    """The best run of each phase (lowest val_mae), side by side as in the guide's section 6."""
+    """The best run of each phase (lowest val_mae), side by side, one row per phase."""
     rows = []
     for phase in PHASES:
         best = compare_phase(client, phase, filter_string, top=1)
