@@ -15,7 +15,6 @@ import email.policy
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ from click.testing import CliRunner, Result
 from mlflow.tracking import MlflowClient
 
 from nbaprops.settings import Settings
+from tests.support.ports import free_port
 
 T = TypeVar("T")
 WAIT_SECONDS = 60.0
@@ -100,13 +100,6 @@ def fault_settings(home: Path, **values: Any) -> Settings:
     }
     base.update(values)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]
-
-
-def free_port() -> int:
-    """A local port nothing listens on (connecting to it is refused at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def environment(settings: Settings, **extra: Any) -> dict[str, str]:

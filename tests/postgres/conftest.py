@@ -18,7 +18,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.support.ports import free_port
 
 PG_USER = "postgres"
 _database_numbers = itertools.count()
@@ -63,13 +64,6 @@ def find_bindir() -> Path | None:
         reverse=True,
     )
     return Path(candidates[0]).parent if candidates else None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

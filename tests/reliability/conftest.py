@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 
 from nbaprops.settings import Settings
+from tests.support.ports import free_port
 
 MODEL = "NBAPropsModel"
 T0 = dt.datetime(2025, 1, 13, 8, 0, tzinfo=dt.UTC)
@@ -69,12 +69,6 @@ def bad_input(request: pytest.FixtureRequest) -> Callable[[str], None]:
 
 
 # --- a lived-in state ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def small_settings(home: Path, **values: Any) -> Settings:
