@@ -116,7 +116,9 @@ def test_the_lifecycle_is_visible_in_mlflow(
 def test_monday_reports_were_written(replayed: tuple[Settings, list[dict[str, object]]]) -> None:
     settings, days = replayed
     mondays = [d for d in days if dt.date.fromisoformat(str(d["day"])).weekday() == 0]
-    reports = sorted((settings.home / "reports").glob("*.html"))
+    reports = sorted((settings.home / "reports").glob("*-W*.html"))
     assert len(reports) == len(mondays) >= 5
+    # the weekly report also refreshes the season page it lends its trend to
+    assert (settings.home / "reports" / "season-2024-25.html").is_file()
     latest = reports[-1].read_text()
     assert "Governance decisions" in latest
