@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -133,4 +134,57 @@ def test_the_scheduler_refuses_to_start_on_an_unreachable_state_database(
     after = sorted(p.relative_to(nbaprops.settings.home) for p in nbaprops.settings.home.rglob("*"))
     assert after == before  # no half-state: no lock, no job store, no heartbeat, no run
     assert health.history() == []
+    health.assert_healthy(production="1")
+
+
+HOLD_UNTIL_TOLD = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("COMMIT")
+print("released", flush=True)
+"""
+
+
+def test_a_tracking_store_locked_past_its_timeout_fails_the_job_naming_it_then_recovers(
+    settings: Any, health: Any, scenario: Callable[[str], None]
+) -> None:
+    scenario("the SQLite tracking store is locked past its busy timeout during a job")
+    from dataclasses import replace
+
+    from jobs.daemon.catalogue import lookup
+    from jobs.daemon.runner import JobRunner
+    from jobs.daemon.schedule_settings import SchedulerSettings
+    from nbaprops.statedb import state_engine
+
+    store = settings.home / "mlflow.db"
+    runner = JobRunner(settings, SchedulerSettings(_env_file=None), state_engine(settings))  # type: ignore[call-arg]
+    drift_check = replace(lookup("drift_check"), heavy=False)  # in this process, as the replay
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_UNTIL_TOLD, str(store)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        failed = runner.run(drift_check, dt.date.fromisoformat(DAY), trigger="manual")
+        assert holder.poll() is None  # the lock was held for the whole run
+        released, _ = holder.communicate("\n", timeout=30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    assert released.strip() == "released"
+    assert failed.status == "failed"
+    assert _names_the_store(failed.error, settings.resolved_tracking_uri), failed.error
+    assert "database is locked" in (failed.error or "")
+    (row,) = health.history("drift_check")
+    assert (row.status, row.error) == ("failed", failed.error)
+    assert "no Production model" not in (row.error or "")
+
+    retried = runner.run(drift_check, dt.date.fromisoformat(DAY), trigger="manual")
+    assert retried.status == "succeeded", retried.error
+    assert "no Production model" not in json.dumps(retried.summary)
+    assert [r.status for r in health.history("drift_check")] == ["failed", "succeeded"]
     health.assert_healthy(production="1")
