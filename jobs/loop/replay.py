@@ -12,15 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from jobs.daemon.catalogue import lookup
+from jobs.daemon.catalogue import lookup, steps_on
 from jobs.daemon.runner import JobRunner
 from jobs.daemon.schedule_settings import SchedulerSettings
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
-
-DAILY_JOBS: tuple[str, ...] = ("ingest",)
-CANDIDATE_JOBS: tuple[str, ...] = ("nightly_retrain", "backtest", "evaluate_promotion")
-MONDAY_JOBS: tuple[str, ...] = ("weekly_report",)
 
 
 @dataclass(frozen=True)
@@ -36,15 +32,15 @@ class DayResult:
 
 
 def jobs_for(day: dt.date, start: dt.date, retrain_every: int) -> list[str]:
-    """The jobs of a simulated day: ingest daily, the candidate pipeline every few days,
-    the drift check daily, the weekly report on Mondays."""
-    names = list(DAILY_JOBS)
-    if (day - start).days % retrain_every == 0:
-        names += CANDIDATE_JOBS
-    names.append("drift_check")
-    if day.weekday() == 0:
-        names += MONDAY_JOBS
-    return names
+    """The jobs of a simulated day: the nightly pipeline's steps that its default schedule runs
+    that day, in the pipeline's order; the candidate steps only every `retrain_every` days from
+    `start`, and no external step (the generated feed stands in for the fetch)."""
+    retrain_day = (day - start).days % retrain_every == 0
+    return [
+        step.job
+        for step in steps_on(day)
+        if not step.external and (retrain_day or not step.candidate)
+    ]
 
 
 def replay(

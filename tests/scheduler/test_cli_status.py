@@ -43,8 +43,8 @@ def test_jobs_list_before_any_daemon_computes_next_runs(kit: Any, env: dict[str,
     result = kit.invoke(env, "jobs", "list", "--json")
     assert result.exit_code == 0, result.output
     jobs = {job["name"]: job for job in json.loads(result.stdout)}
-    assert list(jobs)[:7] == [
-        "ingest", "nightly_retrain", "backtest", "evaluate_promotion", "drift_check",
+    assert list(jobs)[:8] == [
+        "fetch", "ingest", "nightly_retrain", "backtest", "evaluate_promotion", "drift_check",
         "weekly_report", "outbox_retry",
     ]  # fmt: skip
     assert jobs["weekly_report"]["schedule"] == "0 15 * * mon"
@@ -67,7 +67,7 @@ def test_jobs_run_exit_codes(kit: Any, env: dict[str, str]) -> None:
     assert "InjectedFault" in failed.stderr
     unknown = kit.invoke(env, "jobs", "run", "retrain")
     assert unknown.exit_code == 2
-    assert "no job named 'retrain'; declared jobs: ingest" in unknown.stderr
+    assert "no job named 'retrain'; declared jobs: fetch, ingest" in unknown.stderr
     bad_date = kit.invoke(env, "jobs", "run", "ingest", "--date", "13/01/2025")
     assert bad_date.exit_code == 2
     assert "use YYYY-MM-DD" in bad_date.stderr

@@ -58,8 +58,8 @@ def test_first_start_adds_every_declared_job_with_the_daemon_defaults(
 ) -> None:
     report = _reconcile(kit, engine, kit.scheduler_settings())
     assert report["added"] == [
-        "ingest", "nightly_retrain", "backtest", "evaluate_promotion", "drift_check",
-        "weekly_report", "outbox_retry", "fetch",
+        "fetch", "ingest", "nightly_retrain", "backtest", "evaluate_promotion", "drift_check",
+        "weekly_report", "outbox_retry",
     ]  # fmt: skip
     jobs = _stored(kit, engine)
     retrain = jobs["nightly_retrain"]

@@ -53,17 +53,17 @@ def test_bad_cron_expressions_name_the_setting(expression: str, message: str) ->
 
 
 def test_per_job_variables_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NBAPROPS_SCHEDULE_NIGHTLY_RETRAIN", "0 4 * * *")
+    monkeypatch.setenv("NBAPROPS_SCHEDULE_NIGHTLY_RETRAIN", "0 10 * * *")
     monkeypatch.setenv("NBAPROPS_TIMEOUT_BACKTEST", "90")
     monkeypatch.setenv("NBAPROPS_MISFIRE_GRACE_SECONDS", "60")
     monkeypatch.setenv("NBAPROPS_TIMEZONE", "Europe/Paris")
     settings = SchedulerSettings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.schedules == {"nightly_retrain": "0 4 * * *"}
+    assert settings.schedules == {"nightly_retrain": "0 10 * * *"}
     assert settings.timeout_for("backtest", 7200) == 90
     assert settings.timeout_for("ingest", 1800) == 1800
     assert (settings.misfire_grace_seconds, settings.timezone) == (60, "Europe/Paris")
     planned = {p.spec.name: p for p in planned_jobs(settings)}
-    assert planned["nightly_retrain"].cron == "0 4 * * *"
+    assert planned["nightly_retrain"].cron == "0 10 * * *"
     assert str(planned["nightly_retrain"].trigger.timezone) == "Europe/Paris"
     assert planned["backtest"].timeout_seconds == 90
 
@@ -80,6 +80,7 @@ def test_defaults_suit_a_nightly_cycle(kit: Any) -> None:
     planned = planned_jobs(settings)
     assert [p.spec.name for p in planned] == [spec.name for spec in PRODUCTION_JOBS]
     assert [p.spec.name for p in planned] == [
+        "fetch",
         "ingest",
         "nightly_retrain",
         "backtest",
@@ -87,7 +88,6 @@ def test_defaults_suit_a_nightly_cycle(kit: Any) -> None:
         "drift_check",
         "weekly_report",
         "outbox_retry",
-        "fetch",
     ]
     assert all(p.spec.ref == f"jobs.loop.tasks:{p.spec.name}" for p in planned)
     assert not any(p.spec.fault for p in planned)
@@ -114,7 +114,7 @@ def test_every_declared_job_resolves_to_a_function() -> None:
         assert callable(spec.resolve())
     assert all(spec.fault for spec in FAULT_JOBS)
     assert all(spec.cron is None for spec in FAULT_JOBS)  # never scheduled by default
-    with pytest.raises(UnknownJobError, match="declared jobs: ingest, nightly_retrain"):
+    with pytest.raises(UnknownJobError, match="declared jobs: fetch, ingest, nightly_retrain"):
         lookup("nightly")
 
 
