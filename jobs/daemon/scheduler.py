@@ -149,7 +149,6 @@ class Daemon:
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
-        global _current
         try:  # an unreachable state DB stops the start here, before anything is written
             lock = daemon_lock(self.settings, self.engine)
             revision = upgrade(self.engine)  # SchemaTooNewError: refuse a newer schema
@@ -171,19 +170,17 @@ class Daemon:
                 previous_context, {RUN_TAG_DAEMON: self.identity}
             )
             self.write_heartbeat("running")
-            self.scheduler = self._build_scheduler()
-            _current = self
-            log.info("scheduler started (pid %d); jobs: %s", self.pid,
-                     ", ".join(f"{p.spec.name} '{p.cron}'" for p in self.planned))  # fmt: skip
-            self.scheduler.start(paused=True)  # blocks until shutdown
-            if self._startup_error is not None:
-                raise self._startup_error
-            self._drain()
+            with self.scheduling() as scheduler:
+                log.info("scheduler started (pid %d); jobs: %s", self.pid,
+                         ", ".join(f"{p.spec.name} '{p.cron}'" for p in self.planned))  # fmt: skip
+                scheduler.start(paused=True)  # blocks until shutdown
+                if self._startup_error is not None:
+                    raise self._startup_error
+                self._drain()
             self.write_heartbeat("stopped")
             log.info("scheduler stopped")
             return 0
         finally:
-            _current = None
             for sig, handler in previous_handlers.items():
                 signal.signal(sig, handler)
             if previous_context is None:
@@ -221,9 +218,27 @@ class Daemon:
         except Exception:
             log.exception("could not check MLflow for runs left RUNNING; continuing")
 
-    def _build_scheduler(self) -> DaemonScheduler:
+    @contextmanager
+    def scheduling(
+        self, scheduler_class: type[DaemonScheduler] = DaemonScheduler
+    ) -> Iterator[DaemonScheduler]:
+        """The daemon's scheduler (job stores, executors, listeners), not yet started, with
+        this daemon serving `run_scheduled` until the block ends.
+
+        `run` starts it and blocks in its loop; a test passes a class whose `start` returns
+        and runs the scheduling rounds itself, on a simulated clock.
+        """
+        global _current
+        self.scheduler = self._build_scheduler(scheduler_class)
+        _current = self
+        try:
+            yield self.scheduler
+        finally:
+            _current = None
+
+    def _build_scheduler(self, scheduler_class: type[DaemonScheduler]) -> DaemonScheduler:
         settings = self.scheduler_settings
-        scheduler = DaemonScheduler(
+        scheduler = scheduler_class(
             timezone=self.timezone,
             jobstores={
                 JOBSTORE: SQLAlchemyJobStore(engine=self.engine, tablename=JOBSTORE_TABLE),
