@@ -17,14 +17,16 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def feature_importance_plot(importance: pd.Series, path: Path, top: int = 20) -> Path:
+def feature_importance_plot(
+    importance: pd.Series, path: Path, top: int = 20, title: str = "Feature importance"
+) -> Path:
     """Horizontal bars of the most important features."""
     data = importance.sort_values().tail(top)
     fig = Figure(figsize=(7, max(3.0, 0.3 * len(data))))
     ax = fig.subplots()
     ax.barh(data.index.astype(str), data.to_numpy(), color="#2b6cb0")
     ax.set_xlabel("normalised importance")
-    ax.set_title("Feature importance")
+    ax.set_title(title)
     return _save(fig, path)
 
 

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
+from mlflow.utils.validation import (
+    MAX_ENTITIES_PER_BATCH,
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAMS_TAGS_PER_BATCH,
+)
 
 import nbaprops
 from nbaprops.tracking.setup import fluent_store
@@ -29,6 +35,31 @@ def log_metrics(metrics: Mapping[str, float]) -> None:
     clean = finite_metrics(metrics)
     if clean:
         mlflow.log_metrics(clean)
+
+
+def log_run_batch(
+    client: MlflowClient,
+    run_id: str,
+    *,
+    metrics: Mapping[str, float] = {},
+    stepped: list[Metric] | None = None,
+    params: Mapping[str, Any] = {},
+    tags: Mapping[str, str] = {},
+) -> None:
+    """Write a run's metrics, stepped curves, params and tags in as few log_batch calls as
+    MLflow's limits allow (one SQLite transaction each, instead of one per value)."""
+    now = int(dt.datetime.now().timestamp() * 1000)
+    metric_rows = [Metric(k, v, now, 0) for k, v in finite_metrics(metrics).items()]
+    metric_rows += [m for m in stepped or [] if math.isfinite(m.value)]
+    param_rows = [Param(k, str(v)) for k, v in params.items()]
+    tag_rows = [RunTag(k, str(v)) for k, v in tags.items()]
+    while metric_rows or param_rows or tag_rows:
+        cut = MAX_PARAMS_TAGS_PER_BATCH
+        p, param_rows = param_rows[:cut], param_rows[cut:]
+        t, tag_rows = tag_rows[:cut], tag_rows[cut:]
+        room = min(MAX_METRICS_PER_BATCH, MAX_ENTITIES_PER_BATCH - len(p) - len(t))
+        m, metric_rows = metric_rows[:room], metric_rows[room:]
+        client.log_batch(run_id, metrics=m, params=p, tags=t)
 
 
 def write_json(path: Path, payload: Any) -> Path:

@@ -1,13 +1,16 @@
 """`nbaprops train`: one tracked run with every metric and artifact the guide names.
 
 The fit and its evaluation are plain functions (fit.py, evaluation.py); this module only
-decides what goes into MLflow and in which run, and keeps tracking cheap: autologging without
-its slow model logging, batched metrics, one artifact upload, pinned pip requirements.
+decides what goes into MLflow and in which run, and keeps tracking cheap: what autologging
+would record (booster params, per-iteration curve, importance tables) read off the fitted
+booster and written with the run's metrics in a few batched calls, the plots and tables drawn
+in a forked process while the model is logged, one artifact upload, pinned pip requirements.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import pickle
 import tempfile
 import time
@@ -21,10 +24,9 @@ import numpy as np
 import pandas as pd
 from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
-from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH
 
 from nbaprops.models.regressors import DEFAULT_PARAMS, Regressor, importance_of, n_estimators_of
 from nbaprops.seasons import metric_suffix
@@ -36,7 +38,7 @@ from nbaprops.tracking.plots import (
     feature_importance_plot,
     residuals_plot,
 )
-from nbaprops.tracking.runlog import code_version, log_metrics, start_tracked_run, write_json
+from nbaprops.tracking.runlog import code_version, log_run_batch, start_tracked_run, write_json
 from nbaprops.tracking.setup import phase_by_key
 from nbaprops.training.evaluation import Evaluation, evaluate
 from nbaprops.training.fit import FittedPropsModel, MemberHook, fit_props_model
@@ -66,6 +68,9 @@ class TrainSpec:
     n_jobs: int = 2
     executor: str = "local"
     dask_address: str | None = None
+    #: feature_importance_<kind>.json and .png per importance kind of the booster, as
+    #: MLflow's autologging writes them (feature_importance.png/.csv are always written)
+    importance_plots: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,27 +100,15 @@ def pip_requirements(model_type: str) -> list[str]:
     return [f"{p}=={version(p)}" for p in packages]
 
 
-def _autolog(enable: bool) -> None:
-    """XGBoost/LightGBM autologging for params and per-iteration curves, minus model logging."""
-    options: dict[str, Any] = {
-        "log_models": False,
-        "log_datasets": False,
-        "log_input_examples": False,
-        "log_model_signatures": False,
-        "silent": True,
-        "disable": not enable,
-    }
-    mlflow.xgboost.autolog(**options)
-    mlflow.lightgbm.autolog(**options)
-
-
-def _log_like_autolog(client: MlflowClient, run_id: str, model: Any) -> None:
-    """What autologging records of a booster fitted out of its sight (on a Dask worker).
+def _booster_record(model: Any) -> tuple[dict[str, Any], list[Metric]]:
+    """What MLflow's autologging records of a fitted booster, read off it after the fit.
 
     Its parameters, and its per-iteration evaluation curve as one stepped metric per eval set
-    and metric (`validation_0-rmse`, `valid_0-l2`), in as few batched calls as MLflow allows.
+    and metric (`validation_0-rmse`, `valid_0-l2`), ready for one batched write: autologging's
+    own callback writes the curve in up to a hundred small transactions during the fit.
     """
-    params = [Param(key, str(value)) for key, value in model.get_params().items()]
+    params = dict(model.get_params())
+    params["num_boost_round"] = params.get("n_estimators")  # autologging's name for it
     # both sklearn APIs keep the curves here: {eval set: {metric: [value per iteration]}}
     curves: dict[str, dict[str, list[float]]] = getattr(model, "evals_result_", {}) or {}
     timestamp = int(time.time() * 1000)
@@ -125,10 +118,26 @@ def _log_like_autolog(client: MlflowClient, run_id: str, model: Any) -> None:
         for metric, values in by_metric.items()
         for step, value in enumerate(values)
     ]
-    for start in range(0, len(params), MAX_PARAMS_TAGS_PER_BATCH):
-        client.log_batch(run_id, params=params[start : start + MAX_PARAMS_TAGS_PER_BATCH])
-    for start in range(0, len(metrics), MAX_METRICS_PER_BATCH):
-        client.log_batch(run_id, metrics=metrics[start : start + MAX_METRICS_PER_BATCH])
+    return params, metrics
+
+
+def booster_importances(model: Any) -> dict[str, dict[str, float]]:
+    """The importance tables autologging writes as feature_importance_<type>.json.
+
+    XGBoost: `weight` (features never split on are absent); LightGBM: `split` and `gain`.
+    """
+    if hasattr(model, "get_booster"):
+        return {"weight": dict(model.get_booster().get_score(importance_type="weight"))}
+    if hasattr(model, "booster_"):
+        booster = model.booster_
+        names = booster.feature_name()
+        return {
+            kind: dict(
+                zip(names, booster.feature_importance(importance_type=kind).tolist(), strict=True)
+            )
+            for kind in ("split", "gain")
+        }
+    return {}
 
 
 def _member_hook(client: MlflowClient, parent_name: str) -> MemberHook:
@@ -139,11 +148,18 @@ def _member_hook(client: MlflowClient, parent_name: str) -> MemberHook:
         with mlflow.start_run(
             run_name=f"{parent_name}_{name}", nested=True, experiment_id=experiment_id
         ) as child:
-            mlflow.set_tags({"model_type": name, "ensemble_member": "true"})
             model = fit()
-            if on_worker:
-                _log_like_autolog(client, child.info.run_id, model)
-            mlflow.log_metric("n_estimators", n_estimators_of(model))
+            params, curve = _booster_record(model)
+            log_run_batch(
+                client,
+                child.info.run_id,
+                metrics={"n_estimators": float(n_estimators_of(model))},
+                stepped=curve,
+                params=params,
+                tags={"model_type": name, "ensemble_member": "true"},
+            )
+            for kind, table in booster_importances(model).items():
+                mlflow.log_dict(table, f"feature_importance_{kind}.json")
         return model
 
     return hook
@@ -163,10 +179,30 @@ def _log_model(fitted: FittedPropsModel, X_example: pd.DataFrame) -> Any:
     if fitted.model_type == "xgboost":
         return mlflow.xgboost.log_model(fitted.model, **common)
     if fitted.model_type == "lightgbm":
-        return mlflow.lightgbm.log_model(fitted.model, **common)
+        # the booster in LightGBM's own text format: the sklearn wrapper would be saved with
+        # skops, dumped and re-loaded to check it (0.5-0.8 s a model); pyfunc serves both alike
+        return mlflow.lightgbm.log_model(fitted.model.booster_, **common)
     from nbaprops.models.pyfunc import EnsemblePyfunc
 
     return mlflow.pyfunc.log_model(python_model=EnsemblePyfunc(fitted.model), **common)
+
+
+def _start_in_fork(work: Callable[[], None]) -> Callable[[], None]:
+    """Run `work` in a forked process (data shared copy-on-write, nothing pickled) while this
+    one logs the model; returns the wait. Where fork is missing, or the child fails, the work
+    runs here, so an error surfaces as the real exception."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        work()
+        return lambda: None
+    child = multiprocessing.get_context("fork").Process(target=work, daemon=True)
+    child.start()
+
+    def wait() -> None:
+        child.join()
+        if child.exitcode != 0:
+            work()
+
+    return wait
 
 
 def _write_artifacts(
@@ -175,9 +211,18 @@ def _write_artifacts(
     fitted: FittedPropsModel,
     evaluation: Evaluation,
     config: dict[str, Any],
+    plots_by_kind: bool = True,
 ) -> None:
     importance = importance_of(fitted.model, fitted.feature_names)
     feature_importance_plot(importance, folder / "feature_importance.png")
+    if plots_by_kind:
+        for kind, table in booster_importances(fitted.model).items():
+            write_json(folder / f"feature_importance_{kind}.json", table)
+            feature_importance_plot(
+                pd.Series(table, dtype=float),
+                folder / f"feature_importance_{kind}.png",
+                title=f"Feature importance ({kind})",
+            )
     preds = evaluation.predictions
     residuals_plot(
         preds["actual"].to_numpy(), preds["prediction"].to_numpy(), folder / "residuals.png"
@@ -296,76 +341,85 @@ def train_and_log(
         "project": "nba_props",
     }
     started = time.perf_counter()
-    # members fitted on Dask workers are logged by hand; autolog stays off so that an in-process
-    # cluster's worker threads cannot open stray runs of their own
-    _autolog(not (spec.model_type == "ensemble" and spec.executor == "dask"))
-    try:
-        with start_tracked_run(experiment_id, name, tags, started_at, client=client) as run:
-            fitted = fit_props_model(
-                X.iloc[train].reset_index(drop=True),
-                y[train],
-                seg["game_date"].iloc[train].reset_index(drop=True),
-                seg["tier"].to_numpy()[train],
-                train_props,
-                model_type=spec.model_type,
-                overrides=spec.params,
-                calibration=spec.calibration,
-                seed=spec.seed,
-                n_jobs=spec.n_jobs,
-                member_hook=_member_hook(client, name),
-                executor=spec.executor,
-                dask_address=spec.dask_address,
+    with start_tracked_run(experiment_id, name, tags, started_at, client=client) as run:
+        run_id = run.info.run_id
+        fitted = fit_props_model(
+            X.iloc[train].reset_index(drop=True),
+            y[train],
+            seg["game_date"].iloc[train].reset_index(drop=True),
+            seg["tier"].to_numpy()[train],
+            train_props,
+            model_type=spec.model_type,
+            overrides=spec.params,
+            calibration=spec.calibration,
+            seed=spec.seed,
+            n_jobs=spec.n_jobs,
+            member_hook=_member_hook(client, name),
+            executor=spec.executor,
+            dask_address=spec.dask_address,
+        )
+        evaluation = evaluate(
+            fitted,
+            X.iloc[val].reset_index(drop=True),
+            y[val],
+            val_seg,
+            val_props,
+            baseline[val],
+            None if data.oracle is None else data.oracle[val],
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            # the plots and tables are drawn in a forked process while this one logs the model
+            wait_for_artifacts = _start_in_fork(
+                lambda: _write_artifacts(
+                    Path(tmp), data, fitted, evaluation, config, spec.importance_plots
+                )
             )
-            evaluation = evaluate(
-                fitted,
-                X.iloc[val].reset_index(drop=True),
-                y[val],
-                val_seg,
-                val_props,
-                baseline[val],
-                None if data.oracle is None else data.oracle[val],
-            )
-            train_pred = fitted.predict(X.iloc[train])
-            metrics = dict(evaluation.metrics)
-            metrics.update(regression_metrics(y[train], train_pred, "train"))
-            metrics.update(
-                {
-                    "n_features": float(len(fitted.feature_names)),
-                    "n_estimators": float(n_estimators_of(fitted.model)),
-                    "training_time": fitted.fit_seconds,
-                }
-            )
-            mlflow.log_params(
-                {
-                    "target": data.target,
-                    "feature_set": spec.feature_set,
-                    "calibration": spec.calibration,
-                    "val_fraction": spec.val_fraction,
-                    "min_history_games": spec.min_history_games,
-                    **(
-                        {"ensemble_members": ",".join(fitted.model.names)}
-                        if spec.model_type == "ensemble"
-                        else {}
+            try:
+                info = _log_model(fitted, X.iloc[val])
+                train_pred = fitted.predict(X.iloc[train])
+                mlflow.log_input(
+                    MetaDataset(  # type: ignore[abstract]
+                        CodeDatasetSource({"source": data.source, "target": data.target}),
+                        name=f"{data.source}-{data.target}",
+                        digest=data.feed_digest,
                     ),
-                }
-            )
-            info = _log_model(fitted, X.iloc[val])
-            mlflow.log_input(
-                MetaDataset(  # type: ignore[abstract]
-                    CodeDatasetSource({"source": data.source, "target": data.target}),
-                    name=f"{data.source}-{data.target}",
-                    digest=data.feed_digest,
-                ),
-                context="training",
-            )
-            with tempfile.TemporaryDirectory() as tmp:
-                _write_artifacts(Path(tmp), data, fitted, evaluation, config)
-                mlflow.log_artifacts(tmp)
-            metrics["tracking_overhead_seconds"] = (
-                time.perf_counter() - started - fitted.fit_seconds
-            )
-            log_metrics(metrics)
-            mlflow.set_tag("model_uri", info.model_uri)
-    finally:
-        _autolog(False)
+                    context="training",
+                )
+            finally:
+                wait_for_artifacts()
+            mlflow.log_artifacts(tmp)
+        metrics = dict(evaluation.metrics)
+        metrics.update(regression_metrics(y[train], train_pred, "train"))
+        metrics.update(
+            {
+                "n_features": float(len(fitted.feature_names)),
+                "n_estimators": float(n_estimators_of(fitted.model)),
+                "training_time": fitted.fit_seconds,
+            }
+        )
+        booster_params, curve = (
+            ({}, []) if spec.model_type == "ensemble" else _booster_record(fitted.model)
+        )
+        params = {
+            **booster_params,
+            "target": data.target,
+            "feature_set": spec.feature_set,
+            "calibration": spec.calibration,
+            "val_fraction": spec.val_fraction,
+            "min_history_games": spec.min_history_games,
+            **(
+                {"ensemble_members": ",".join(fitted.model.names)}
+                if spec.model_type == "ensemble"
+                else {}
+            ),
+        }
+        metrics["tracking_overhead_seconds"] = time.perf_counter() - started - fitted.fit_seconds
+        log_run_batch(
+            client,
+            run_id,
+            metrics=metrics,
+            stepped=curve,
+            params=params,
+            tags={"model_uri": info.model_uri},
+        )
     return TrainResult(run.info.run_id, name, phase.experiment, info.model_uri, metrics)
