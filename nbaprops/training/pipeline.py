@@ -38,7 +38,13 @@ from nbaprops.tracking.plots import (
     feature_importance_plot,
     residuals_plot,
 )
-from nbaprops.tracking.runlog import code_version, log_run_batch, start_tracked_run, write_json
+from nbaprops.tracking.runlog import (
+    code_version,
+    log_metrics,
+    log_run_batch,
+    start_tracked_run,
+    write_json,
+)
 from nbaprops.tracking.setup import phase_by_key
 from nbaprops.training.evaluation import Evaluation, evaluate
 from nbaprops.training.fit import FittedPropsModel, MemberHook, fit_props_model
@@ -153,11 +159,11 @@ def _member_hook(client: MlflowClient, parent_name: str) -> MemberHook:
             log_run_batch(
                 client,
                 child.info.run_id,
-                metrics={"n_estimators": float(n_estimators_of(model))},
                 stepped=curve,
                 params=params,
                 tags={"model_type": name, "ensemble_member": "true"},
             )
+            log_metrics({"n_estimators": float(n_estimators_of(model))})
             for kind, table in booster_importances(model).items():
                 mlflow.log_dict(table, f"feature_importance_{kind}.json")
         return model
