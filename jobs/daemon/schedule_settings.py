@@ -3,7 +3,9 @@
 Per-job values come from variables named after the job:
     NBAPROPS_SCHEDULE_<JOB>   a cron expression, e.g. NBAPROPS_SCHEDULE_NIGHTLY_RETRAIN="30 9 * * *"
     NBAPROPS_TIMEOUT_<JOB>    a hard timeout in seconds for that job
-They are read from the process environment (not from `.env`).
+They are read from the process environment (not from `.env`). A schedule that would run a
+step of the nightly pipeline before a step it needs is refused when the jobs are planned
+(jobs/daemon/catalogue.py declares the order).
 
 A cron expression has 5 fields (minute hour day month day-of-week) or 6 with seconds first.
 Days of the week must be names (mon-sun): APScheduler 3 numbers them from Monday = 0 while

@@ -82,6 +82,11 @@ def test_bad_settings_exit_2_naming_the_variable(kit: Any, env: dict[str, str]) 
     result = kit.invoke(bad_cron, "jobs", "list")
     assert result.exit_code == 2
     assert "NBAPROPS_SCHEDULE_INGEST='0 25 * * *'" in result.stderr
+    retrain_first = {**env, "NBAPROPS_SCHEDULE_NIGHTLY_RETRAIN": "0 8 * * *"}
+    result = kit.invoke(retrain_first, "jobs", "list")
+    assert result.exit_code == 2
+    assert "NBAPROPS_SCHEDULE_NIGHTLY_RETRAIN='0 8 * * *' runs nightly_retrain" in result.stderr
+    assert "not after ingest (NBAPROPS_SCHEDULE_INGEST=" in result.stderr  # the nearest need
     bad_number = {**env, "NBAPROPS_MISFIRE_GRACE_SECONDS": "six hours"}
     result = kit.invoke(bad_number, "status")
     assert result.exit_code == 2

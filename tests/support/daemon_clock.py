@@ -40,7 +40,8 @@ from nbaprops.statedb import upgrade
 
 SETTLE_SECONDS = 60.0  # how long the submitted runs of one round may take, in real time
 MAX_ROUNDS = 10_000  # a guard against a schedule that never lets the clock move on
-_READS_THE_TIME = (scheduler_module, executor_module)
+_READS_THE_TIME = (scheduler_module, executor_module)  # each reads `<module>.datetime.now`
+_TIME_NAME = "datetime"
 
 
 class SimulatedClock:
@@ -77,19 +78,19 @@ class SimulatedClock:
 
         saved: list[tuple[ModuleType, Any]] = []
         for module in _READS_THE_TIME:
-            original = getattr(module, "datetime", None)
+            original = getattr(module, _TIME_NAME, None)
             if original is not dt.datetime:  # an APScheduler that reads the time differently
                 raise RuntimeError(
                     f"{module.__name__}.datetime is {original!r}, not datetime.datetime: "
                     "check how this APScheduler version reads the time before simulating it"
                 )
             saved.append((module, original))
-            module.datetime = _ClockedDatetime  # type: ignore[attr-defined]
+            setattr(module, _TIME_NAME, _ClockedDatetime)
         try:
             yield self
         finally:
             for module, original in saved:
-                module.datetime = original  # type: ignore[attr-defined]
+                setattr(module, _TIME_NAME, original)
 
 
 @dataclass(frozen=True)
