@@ -37,6 +37,8 @@ bench: $(STAMP) ## Speed benchmarks on the full four-season feed (ratios against
 	$(BIN)/python -m benchmarks.bench_training
 	$(BIN)/python -m benchmarks.bench_backtest
 	$(BIN)/python -m benchmarks.bench_report
+	$(BIN)/python -m benchmarks.bench_cycle
+	$(BIN)/python -m benchmarks.bench_season --days 150
 
 clean: ## Remove the virtual environment and local state
 	rm -rf $(VENV) .nbaprops .pytest_cache .mypy_cache .ruff_cache
