@@ -47,7 +47,7 @@ def fetch_command(
         click.echo(f"error: --since {first} is after --until {last}", err=True)
         raise SystemExit(BAD_INPUT_EXIT_CODE)
     try:
-        summary = fetch_days(settings, first, last, today)
+        summary = fetch_days(settings, first, last, today).summary
     except (FetchAuthError, FetchError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(BAD_INPUT_EXIT_CODE) from None

@@ -17,6 +17,7 @@ def _short(name: str, job: dict[str, Any]) -> str:
     summary = job.get("summary") or {}
     if job["status"] not in ("succeeded", "skipped"):
         return f"{name} {job['status'].upper()}: {job.get('error', '')}"
+    skipped_because = summary.get("note", "") if job["status"] == "skipped" else None
     if name == "ingest":
         return (
             f"ingest settled {summary.get('settled', 0)}, predicted {summary.get('predicted', 0)}"
@@ -25,15 +26,15 @@ def _short(name: str, job: dict[str, Any]) -> str:
         staged = "staged" if summary.get("staged") else "not staged"
         return f"retrain v{summary.get('version')} {summary.get('semver', '')} {staged}"
     if name == "backtest":
-        return "backtest " + (summary.get("note") or f"v{summary.get('version')}")
+        return "backtest " + (skipped_because or f"v{summary.get('version')}")
     if name == "evaluate_promotion":
-        if "note" in summary:
-            return "evaluate: " + summary["note"]
+        if skipped_because is not None:
+            return "evaluate: " + skipped_because
         action, to_state = summary.get("action"), summary.get("to_state")
         return f"evaluate v{summary.get('version')}: {action} -> {to_state}"
     if name == "drift_check":
-        if "note" in summary:
-            return "drift: " + summary["note"]
+        if skipped_because is not None:
+            return "drift: " + skipped_because
         text = f"drift v{summary.get('model_version')}"
         text += " BREACH" if summary.get("breached") else " ok"
         if "rollback" in summary:

@@ -58,6 +58,17 @@ class JobResult:
                 "(no NaN), bool, None, lists and dicts"
             ) from exc
 
+    @classmethod
+    def succeeded(cls, summary: Mapping[str, Any] | None = None) -> JobResult:
+        """The job did its work; the summary says what it did."""
+        return cls(status="succeeded", summary=dict(summary or {}))
+
+    @classmethod
+    def skipped(cls, reason: str, **details: Any) -> JobResult:
+        """The job had nothing to do: `reason` is the summary's note (shown in the job history,
+        by `nbaprops jobs run` and by `nbaprops simulate`), `details` the rest of the summary."""
+        return cls(status="skipped", summary={"note": reason, **details})
+
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-able values (what the child process hands back)."""
         return {"status": self.status, "summary": dict(self.summary)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -15,12 +16,12 @@ import pandas as pd
 from governance.evidence import expected_pins, latest_backtest
 from governance.promotion import move_to_staging, promote_if_qualified
 from governance.registry import PRODUCTION, STAGING, VersionInfo, register_run, version_by_alias
+from jobs.daemon.types import JobResult
 from jobs.loop.context import JobContext
-from nbaprops.backtest.tracked import run_tracked_backtest
+from nbaprops.backtest.tracked import run_tracked_backtest, window_label
 from nbaprops.backtest.walkforward import BacktestSpec
 from nbaprops.tracking.setup import phase_by_key
 from nbaprops.training.pipeline import TrainSpec, train_and_log
-from nbaprops.training.prepare import prepare
 from nbaprops.training.recipe import recipe_of_run
 
 PRODUCTION_PHASE = phase_by_key("production")
@@ -38,11 +39,11 @@ def basic_checks(metrics: dict[str, float]) -> list[str]:
     return problems
 
 
-def retrain(ctx: JobContext) -> dict[str, Any]:
-    """Train a candidate on everything known before the run date, register it, stage it."""
+def retrain(ctx: JobContext) -> JobResult:
+    """Train a candidate on everything known before the run date, register it, stage it.
+    A candidate that fails the basic checks is registered but not staged: the job succeeded."""
     settings = ctx.settings
-    visible = ctx.feed().known_before(ctx.run_for)
-    data = prepare(visible, settings.target, settings.retrain_feature_set)
+    data = ctx.known_features(settings.target, settings.retrain_feature_set)
     spec = TrainSpec(
         model_type=settings.retrain_model,
         feature_set=settings.retrain_feature_set,
@@ -73,22 +74,30 @@ def retrain(ctx: JobContext) -> dict[str, Any]:
     if problems:
         summary["staged"] = False
         summary["why_not"] = problems
-        return summary
+        return JobResult.succeeded(summary)
     move_to_staging(
         ctx.client, ctx.engine, ctx.model_name, info.version, ctx.now, ctx.actor,
         reason="nightly candidate passed the basic checks",
     )  # fmt: skip
     summary["staged"] = True
-    return summary
+    return JobResult.succeeded(summary)
 
 
-def _backtest_version(
-    ctx: JobContext, version: VersionInfo, start: pd.Timestamp
-) -> tuple[str, str]:
-    """Walk-forward backtest of a version's recipe from `start` to the run date."""
+@dataclass(frozen=True)
+class Backtested:
+    """A logged backtest: its run, its test window and the digest of the data it saw."""
+
+    run_id: str
+    window: str
+    data_digest: str
+
+
+def _backtest_version(ctx: JobContext, version: VersionInfo, start: pd.Timestamp) -> Backtested:
+    """Walk-forward backtest of a version's recipe from `start` to the run date, on the run's
+    shared features of that recipe (ctx.known_features)."""
     recipe = recipe_of_run(ctx.client, version.run_id)
     settings = ctx.settings
-    data = prepare(ctx.feed().known_before(ctx.run_for), recipe.target, recipe.feature_set)
+    data = ctx.known_features(recipe.target, recipe.feature_set)
     spec = BacktestSpec(
         model_type=recipe.model_type,
         params=recipe.params,
@@ -110,8 +119,7 @@ def _backtest_version(
         started_at=ctx.replayed_start,
         client=ctx.client,
     )
-    window = ctx.client.get_run(tracked.run_id).data.tags["backtest_window"]
-    return tracked.run_id, window
+    return Backtested(tracked.run_id, window_label(tracked.result), data.feed_digest)
 
 
 def _pins(ctx: JobContext, version: VersionInfo) -> dict[str, str]:
@@ -119,18 +127,23 @@ def _pins(ctx: JobContext, version: VersionInfo) -> dict[str, str]:
     return expected_pins(ctx.client, version.run_id)
 
 
-def backtest_candidate(ctx: JobContext) -> dict[str, Any]:
+def backtest_candidate(ctx: JobContext) -> JobResult:
     """Backtest the staged candidate, and the champion on the same window when it lacks one."""
     staging = version_by_alias(ctx.client, ctx.model_name, STAGING)
     if staging is None:
-        return {"note": "no staged candidate"}
+        return JobResult.skipped("no staged candidate")
     if latest_backtest(ctx.client, staging.version, pins=_pins(ctx, staging)) is not None:
-        return {"note": f"version {staging.version} already has a backtest"}
+        return JobResult.skipped(f"version {staging.version} already has a backtest")
     start = pd.Timestamp(ctx.run_for - dt.timedelta(days=ctx.settings.backtest_days))
-    run_id, window = _backtest_version(ctx, staging, start)
-    summary: dict[str, Any] = {"version": staging.version, "run_id": run_id, "window": window}
+    candidate = _backtest_version(ctx, staging, start)
+    window = candidate.window
+    summary: dict[str, Any] = {
+        "version": staging.version,
+        "run_id": candidate.run_id,
+        "window": window,
+    }
     champion = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
-    data_pin = {"data_digest": ctx.client.get_run(run_id).data.tags.get("data_digest", "")}
+    data_pin = {"data_digest": candidate.data_digest}
     if (
         champion is not None
         and latest_backtest(
@@ -138,19 +151,19 @@ def backtest_candidate(ctx: JobContext) -> dict[str, Any]:
         )
         is None
     ):
-        champion_run, _ = _backtest_version(ctx, champion, start)
+        champion_run = _backtest_version(ctx, champion, start).run_id
         summary["champion"] = {"version": champion.version, "run_id": champion_run}
-    return summary
+    return JobResult.succeeded(summary)
 
 
-def evaluate_candidate(ctx: JobContext) -> dict[str, Any]:
+def evaluate_candidate(ctx: JobContext) -> JobResult:
     """Decide on the staged, backtested candidate and act on the verdict (recorded)."""
     staging = version_by_alias(ctx.client, ctx.model_name, STAGING)
     if staging is None:
-        return {"note": "no staged candidate"}
+        return JobResult.skipped("no staged candidate")
     if latest_backtest(ctx.client, staging.version, pins=_pins(ctx, staging)) is None:
-        return {"note": f"version {staging.version} waits for its backtest"}
+        return JobResult.skipped(f"version {staging.version} waits for its backtest")
     result = promote_if_qualified(
         ctx.client, ctx.engine, ctx.model_name, staging.version, ctx.policy, ctx.now, ctx.actor
     )
-    return result.to_dict()
+    return JobResult.succeeded(result.to_dict())

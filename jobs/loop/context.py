@@ -1,4 +1,5 @@
-"""What every job needs, built once per job run: settings, store clients, policy, the feed, a clock.
+"""What every job needs, built once per job run: settings, store clients, policy, the feed, a clock,
+and the feature frames its steps share.
 
 This is the one place that wires the lab (nbaprops) and the rules (governance) for operations.
 """
@@ -6,7 +7,7 @@ This is the one place that wires the lab (nbaprops) and the rules (governance) f
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from nbaprops.data.feed import Feed
 from nbaprops.data.shift import parse_scoring_shift, with_scoring_shift
 from nbaprops.data.sources import source_from_settings
 from nbaprops.settings import Settings
+from nbaprops.training.prepare import PreparedData, prepare
 
 SCHEDULER_ACTOR = "scheduler"
 JOB_HOUR_UTC = 12
@@ -59,6 +61,9 @@ class JobContext:
     audit: AuditTrail
     policy: Policy
     actor: str = SCHEDULER_ACTOR
+    _known_features: dict[tuple[str, str], PreparedData] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def replayed_start(self) -> dt.datetime | None:
@@ -73,6 +78,16 @@ class JobContext:
     def feed(self) -> Feed:
         """The whole feed; jobs cut it with known_before(run_for) themselves."""
         return load_feed(self.settings)
+
+    def known_features(self, target: str, feature_set: str) -> PreparedData:
+        """Features of the games known before run_for, which every step of a run sees alike:
+        built on the first request and kept for the run, so the candidate's and the champion's
+        backtest of one recipe share one build."""
+        key = (target, feature_set)
+        if key not in self._known_features:
+            known = self.feed().known_before(self.run_for)
+            self._known_features[key] = prepare(known, target, feature_set)
+        return self._known_features[key]
 
     def experiment_id(self, name: str) -> str:
         """Id of one of the project's experiments (created by init_tracking)."""

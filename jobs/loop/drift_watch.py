@@ -19,11 +19,12 @@ from governance.policy import DriftPolicy
 from governance.promotion import NoPreviousVersion, rollback
 from governance.registry import PRODUCTION, version_by_alias
 from governance.serving import ServedModel, load_version
+from jobs.daemon.types import JobResult
 from jobs.loop.context import JobContext
 from jobs.loop.live_predictions import LivePredictions, SettledWindow
 from nbaprops.tracking.runlog import log_metrics, start_tracked_run, write_json
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, fluent_store
-from nbaprops.training.prepare import PreparedData, prepare
+from nbaprops.training.prepare import PreparedData
 
 #: Player-form features that should be stationary across seasons. Left out by design: counters
 #: (games_in_history) and the target's own averages, which move every season, and team-level
@@ -133,16 +134,16 @@ def settled_for_every_rule(
         limit *= 2
 
 
-def check_drift(ctx: JobContext) -> dict[str, Any]:
+def check_drift(ctx: JobContext) -> JobResult:
     """Assess drift of the Production version; roll back to the previous one on a breach."""
     production = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
     if production is None:
-        return {"note": "no Production model to watch"}
+        return JobResult.skipped("no Production model to watch")
     served = load_version(ctx.client, production.version, ctx.model_name)
-    data = prepare(ctx.feed().known_before(ctx.run_for), ctx.settings.target, served.feature_set)
+    data = ctx.known_features(ctx.settings.target, served.feature_set)
     ref_x, cur_x, ref_pred, cur_pred = _frames(ctx, served, data)
     if cur_x.empty:
-        return {"note": "no recent games to compare", "model_version": production.version}
+        return JobResult.skipped("no recent games to compare", model_version=production.version)
     live = LivePredictions(ctx.engine)
     live.ensure_schema()
     window = settled_for_every_rule(live, production.version, ctx.policy.drift)
@@ -176,4 +177,4 @@ def check_drift(ctx: JobContext) -> dict[str, Any]:
             summary["rollback"] = result.to_dict()
         except NoPreviousVersion as exc:
             summary["rollback"] = {"refused": str(exc)}
-    return summary
+    return JobResult.succeeded(summary)

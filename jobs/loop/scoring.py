@@ -16,6 +16,7 @@ import pandas as pd
 
 from governance.registry import PRODUCTION, version_by_alias
 from governance.serving import load_version
+from jobs.daemon.types import JobResult
 from jobs.loop.context import JobContext
 from jobs.loop.live_predictions import LivePredictions
 from nbaprops.data.feed import STAT_COLUMNS, Feed, target_values
@@ -132,10 +133,11 @@ def predict_today(ctx: JobContext, live: LivePredictions, feed: Feed) -> dict[st
     return {"predicted": stored, "model_version": production.version}
 
 
-def ingest_day(ctx: JobContext) -> dict[str, Any]:
-    """Settle, then predict; returns the job summary."""
+def ingest_day(ctx: JobContext) -> JobResult:
+    """Settle, then predict. Settling is the job's work every day, so it succeeds even when
+    there is nothing to predict (the summary's note says why)."""
     live = LivePredictions(ctx.engine)
     live.ensure_schema()
     feed = ctx.feed()
     settled, void = settle_open_days(ctx, live, feed)
-    return {"settled": settled, "void": void, **predict_today(ctx, live, feed)}
+    return JobResult.succeeded({"settled": settled, "void": void, **predict_today(ctx, live, feed)})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
 
 from jobs.daemon.types import JobResult
 from jobs.loop.candidates import backtest_candidate, evaluate_candidate, retrain
@@ -24,51 +24,50 @@ from nbaprops.settings import Settings
 
 
 def _on_feed_day(
-    settings: Settings, run_for: dt.date, work: Callable[[JobContext], dict[str, Any]]
-) -> dict[str, Any]:
+    settings: Settings, run_for: dt.date, work: Callable[[JobContext], JobResult]
+) -> JobResult:
     """Run `work` on the job's context; the summary names the feed day when the synthetic
     clock mapped the date onto one (jobs.loop.season_clock)."""
     ctx = job_context(settings, run_for)
-    summary = work(ctx)
-    if ctx.run_for != run_for:
-        summary = {"feed_day": ctx.run_for.isoformat(), **summary}
-    return summary
+    result = work(ctx)
+    if ctx.run_for == run_for:
+        return result
+    return replace(result, summary={"feed_day": ctx.run_for.isoformat(), **result.summary})
 
 
 def fetch(settings: Settings, run_for: dt.date) -> JobResult:
     """Fetch yesterday's box scores and the day's slate and lines into the folder (fetch.run);
     skipped when no source is configured (the folder is then read as it is)."""
     today = dt.datetime.now(EASTERN).date()
-    summary = fetch_days(settings, run_for - dt.timedelta(days=1), run_for, today)
-    return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
+    outcome = fetch_days(settings, run_for - dt.timedelta(days=1), run_for, today)
+    if outcome.skipped_because is not None:
+        return JobResult(status="skipped", summary=outcome.summary)
+    return JobResult.succeeded(outcome.summary)
 
 
 def ingest(settings: Settings, run_for: dt.date) -> JobResult:
-    """Settle earlier live predictions; score the day's props with Production (live_ingest)."""
-    return JobResult(status="succeeded", summary=_on_feed_day(settings, run_for, ingest_day))
+    """Settle earlier live predictions; score the day's props with Production (scoring)."""
+    return _on_feed_day(settings, run_for, ingest_day)
 
 
 def nightly_retrain(settings: Settings, run_for: dt.date) -> JobResult:
     """Train a candidate on everything known, register it, stage it (candidates.retrain)."""
-    return JobResult(status="succeeded", summary=_on_feed_day(settings, run_for, retrain))
+    return _on_feed_day(settings, run_for, retrain)
 
 
 def backtest(settings: Settings, run_for: dt.date) -> JobResult:
     """Walk-forward backtest of the staged candidate and, on its window, the champion."""
-    summary = _on_feed_day(settings, run_for, backtest_candidate)
-    return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
+    return _on_feed_day(settings, run_for, backtest_candidate)
 
 
 def evaluate_promotion(settings: Settings, run_for: dt.date) -> JobResult:
     """Decide on the staged candidate and promote, keep or reject it (recorded)."""
-    summary = _on_feed_day(settings, run_for, evaluate_candidate)
-    return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
+    return _on_feed_day(settings, run_for, evaluate_candidate)
 
 
 def drift_check(settings: Settings, run_for: dt.date) -> JobResult:
-    """Drift of the Production model; automatic rollback on a breach (monitor)."""
-    summary = _on_feed_day(settings, run_for, check_drift)
-    return JobResult(status="skipped" if "note" in summary else "succeeded", summary=summary)
+    """Drift of the Production model; automatic rollback on a breach (drift_watch)."""
+    return _on_feed_day(settings, run_for, check_drift)
 
 
 def weekly_report(settings: Settings, run_for: dt.date) -> JobResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbaprops.data.fetch.http import FetchError, PoliteClient
@@ -48,17 +49,27 @@ def data_folder(settings: Settings) -> Path:
     return Path(settings.data).expanduser()
 
 
-def fetch_days(
-    settings: Settings, since: dt.date, until: dt.date, today: dt.date
-) -> dict[str, object]:
-    """Fetch since..until from every configured source into the folder; the summary."""
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What one fetch did: its summary, and why it fetched nothing when it skipped."""
+
+    summary: dict[str, object]
+    skipped_because: str | None = None
+
+
+NO_SOURCE = "no source configured (NBAPROPS_FETCH_SOURCES)"
+
+
+def fetch_days(settings: Settings, since: dt.date, until: dt.date, today: dt.date) -> FetchOutcome:
+    """Fetch since..until from every configured source into the folder; skipped (nothing
+    fetched, the folder read as it is) when no source is configured."""
     sources = configured_sources(settings, today)
     if not sources:
-        return {"fetched": 0, "note": "no source configured (NBAPROPS_FETCH_SOURCES)"}
+        return FetchOutcome({"fetched": 0, "note": NO_SOURCE}, skipped_because=NO_SOURCE)
     folder = data_folder(settings)
     fetched = [source.fetch(since, until) for source in sources]
     summary: dict[str, object] = {"since": since.isoformat(), "until": until.isoformat()}
     for result in fetched:
         summary.update(result.summary)
     summary.update(store(fetched, folder, settings.target))
-    return summary
+    return FetchOutcome(summary)
