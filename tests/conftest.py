@@ -9,6 +9,10 @@ import pytest
 from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
 
+#: Fixtures every suite may take: the session's one PostgreSQL cluster (`postgres_server`,
+#: `postgres_url`).
+pytest_plugins = ("tests.support.postgres",)
+
 SMALL_SEASONS = ("2023-24", "2024-25")
 
 

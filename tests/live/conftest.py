@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,17 @@ from click.testing import CliRunner, Result
 
 from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
+from tests.support.stores import (
+    MODEL,
+    copy_store,
+    four_team_settings,
+    put_in_production,
+    train_store,
+)
 
-MODEL = "NBAPropsModel"
+#: What the test modules import from here.
+__all__ = ["MODEL", "T0", "Lab", "fresh_home", "live_settings", "run_cli"]
+
 SEASONS = "2023-24,2024-25"
 TRAIN_BEFORE = dt.date(2025, 1, 6)
 T0 = dt.datetime(2025, 1, 6, 8, 0, tzinfo=dt.UTC)
@@ -25,10 +33,7 @@ T0 = dt.datetime(2025, 1, 6, 8, 0, tzinfo=dt.UTC)
 
 def live_settings(home: Path, data: Path | str, **values: Any) -> Settings:
     """A tiny feed (4 teams, 2 seasons) read from `data`; nothing else configured."""
-    base: dict[str, Any] = {"home": home, "data": str(data), "teams": 4, "seasons": SEASONS,
-                            "seed": 7, "workers": 2}  # fmt: skip
-    base.update(values)
-    return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+    return four_team_settings(home, data=str(data), **values)
 
 
 @dataclass(frozen=True)
@@ -43,57 +48,21 @@ class Lab:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     """Write the 4-team feed, train a small model on it before TRAIN_BEFORE, promote it."""
-    from governance.policy import parse_policy
-    from governance.promotion import promote
-    from governance.registry import register_run
-    from jobs.daemon.history import JobHistory
     from nbaprops.data.synthetic import SyntheticSource
     from nbaprops.data.writer import write_feed
-    from nbaprops.statedb import state_engine
-    from nbaprops.tracking.setup import init_tracking, phase_by_key
-    from nbaprops.training.pipeline import TrainSpec, train_and_log
-    from nbaprops.training.prepare import prepare
 
     root = tmp_path_factory.mktemp("live")
     feed = SyntheticSource(seed=7, teams=4, seasons=SEASONS).load()
     write_feed(feed, root / "full")
     settings = live_settings(root / "state", root / "full")
-    client = init_tracking(settings)
-    experiment = client.get_experiment_by_name(phase_by_key("production").experiment)
-    assert experiment is not None
-    data = prepare(feed.known_before(TRAIN_BEFORE), "PTS", "full")
-    spec = TrainSpec(model_type="xgboost", params={"n_estimators": 30}, seed=7, n_jobs=2,
-                     phase="production")  # fmt: skip
-    run = train_and_log(data, spec, experiment.experiment_id, TRAIN_BEFORE, client=client)
-    engine = state_engine(settings)
-    # the registry resolves a logged model through MLflow's global store: point it here
-    before = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = settings.resolved_tracking_uri
-    try:
-        register_run(client, engine, run.run_id, T0, "setup")
-    finally:
-        if before is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = before
-    policy = parse_policy(
-        'version = 1\nsample_size_metric = "n_val_props"\n[[criteria]]\nmetric = "val_mae"\n'
-        'op = "<"\nthreshold = 100\n'
-    )
-    promote(client, engine, MODEL, "1", "staging", policy, T0, "setup")
-    promote(client, engine, MODEL, "1", "production", policy, T0, "setup", force=True,
-            reason="the live tests' Production model")  # fmt: skip
-    JobHistory(engine).ensure_schema()
-    engine.dispose()
+    store = train_store(settings, feed.known_before(TRAIN_BEFORE), TRAIN_BEFORE)
+    put_in_production(settings, store.run_id, T0, "the live tests' Production model")
     return Lab(feed, root / "full", root / "state")
 
 
 def fresh_home(lab: Lab, home: Path) -> Path:
     """A copy of the lab's store and state database for one test."""
-    home.mkdir(parents=True)
-    for name in ("mlflow.db", "state.db"):
-        shutil.copyfile(lab.home / name, home / name)
-    return home
+    return copy_store(lab.home, home)
 
 
 def run_cli(settings: Settings, *args: str) -> Result:

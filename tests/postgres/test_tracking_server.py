@@ -40,7 +40,7 @@ STARTUP_SECONDS = 90.0
 
 
 class PostgresDatabases(Protocol):
-    """What this module needs of the `postgres_server` fixture (tests/postgres/conftest.py)."""
+    """What this module needs of the `postgres_server` fixture (tests/support/postgres.py)."""
 
     def create_database(self, name: str) -> str: ...
 

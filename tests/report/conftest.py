@@ -7,14 +7,10 @@ resolve the same way under pytest and mypy whatever the package layout of tests/
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from jobs.report.model import (
     CalibrationBin,
@@ -30,6 +26,8 @@ from jobs.report.model import (
     iso_week_bounds,
 )
 from jobs.report.render import RenderedReport, render_report
+from tests.support.ports import free_port
+from tests.support.smtp import Login, SmtpServer
 
 UTC = dt.UTC
 GENERATED_AT = dt.datetime(2025, 1, 20, 7, 0, tzinfo=UTC)
@@ -155,88 +153,15 @@ def rendered() -> RenderedReport:
     return render_report(full_report())
 
 
-@dataclass
-class CollectingHandler:
-    """An aiosmtpd handler that keeps every accepted envelope and refuses 'nobody@' recipients."""
-
-    envelopes: list[Envelope] = field(default_factory=list)
-    quit_reply: str = "221 Bye"
-
-    async def handle_RCPT(
-        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    async def handle_QUIT(self, server: Any, session: Session, envelope: Envelope) -> str:
-        return self.quit_reply
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class SmtpServer:
-    """A real SMTP server on 127.0.0.1 that can be stopped and started again on the same port.
-
-    It accepts the login `user`/`password` (a distinctive string, to search for leaks) and,
-    like a careless server, echoes a wrong password back in its 535 reply.
-    """
-
-    user = "reporter"
-    password = "pw-Zq81-DISTINCTIVE-xK9"
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.handler = CollectingHandler()
-        self._controller: Controller | None = None
-
-    def _authenticate(
-        self, server: Any, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
-    ) -> AuthResult:
-        assert isinstance(auth_data, LoginPassword)
-        password = auth_data.password.decode()
-        if auth_data.login.decode() == self.user and password == self.password:
-            return AuthResult(success=True, auth_data=auth_data)
-        echo = f"535 5.7.8 bad password {password}"
-        return AuthResult(success=False, handled=False, message=echo)
-
-    def start(self) -> None:
-        self._controller = Controller(
-            self.handler,
-            hostname="127.0.0.1",
-            port=self.port,
-            authenticator=self._authenticate,
-            auth_require_tls=False,
-        )
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    @property
-    def received(self) -> list[Envelope]:
-        return self.handler.envelopes
-
-    def answer_quit_with(self, reply: str) -> None:
-        """Make the server answer QUIT with `reply` (a misbehaving server)."""
-        self.handler.quit_reply = reply
+#: The login the report's server accepts: a distinctive password, to search for leaks; like a
+#: careless server, it echoes a wrong password back in its 535 reply.
+REPORT_LOGIN = Login("reporter", "pw-Zq81-DISTINCTIVE-xK9", echo_wrong_password=True)
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
+    """A real SMTP server on 127.0.0.1 that takes REPORT_LOGIN; restartable on its port."""
+    server = SmtpServer(login=REPORT_LOGIN).start()
     yield server
     server.stop()
 
@@ -244,4 +169,4 @@ def smtp_server() -> Iterator[SmtpServer]:
 @pytest.fixture
 def closed_port() -> int:
     """A local port nothing listens on: connecting to it is refused at once."""
-    return _free_port()
+    return free_port()

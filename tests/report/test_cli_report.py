@@ -11,10 +11,8 @@ import re
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
 
 import pytest
-from aiosmtpd.smtp import Envelope
 from click.testing import CliRunner, Result
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
@@ -24,22 +22,10 @@ from jobs.report.outbox import Outbox
 from jobs.report.publish import default_week, send_weekly_report
 from nbaprops.settings import Settings
 from nbaprops.tracking.setup import init_tracking
+from tests.support.smtp import SmtpServer
 
 WEEK = "2025-W03"
 MON = dt.datetime(2025, 1, 13, tzinfo=dt.UTC)
-
-
-class SmtpServer(Protocol):
-    """The `smtp_server` fixture: a real SMTP server on 127.0.0.1 (see conftest.py)."""
-
-    port: int
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    @property
-    def received(self) -> list[Envelope]: ...
 
 
 @dataclasses.dataclass(frozen=True)

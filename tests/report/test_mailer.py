@@ -8,10 +8,8 @@ import email.policy
 import logging
 import re
 from email.message import EmailMessage
-from typing import Protocol
 
 import pytest
-from aiosmtpd.smtp import Envelope
 from pydantic import SecretStr
 
 from jobs.report.mailer import (
@@ -24,27 +22,11 @@ from jobs.report.mailer import (
 )
 from jobs.report.render import RenderedReport
 from nbaprops.settings import Settings
+from tests.support.smtp import SmtpServer
 
 SENT_AT = dt.datetime(2025, 1, 20, 7, 0, tzinfo=dt.UTC)
 SENDER = "nbaprops@example.com"
 RECIPIENTS = ("ops@example.com", "lead@example.com")
-
-
-class SmtpServer(Protocol):
-    """The `smtp_server` fixture: a real SMTP server on 127.0.0.1 (see conftest.py)."""
-
-    port: int
-    user: str
-    password: str
-
-    @property
-    def received(self) -> list[Envelope]: ...
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def answer_quit_with(self, reply: str) -> None: ...
 
 
 def _config(port: int, **overrides: object) -> SmtpConfig:

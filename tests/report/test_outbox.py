@@ -12,10 +12,8 @@ from dataclasses import replace
 from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
-from typing import Protocol
 
 import pytest
-from aiosmtpd.smtp import Envelope
 from filelock import FileLock
 from pydantic import SecretStr
 
@@ -27,27 +25,11 @@ from jobs.report.mailer import (
 )
 from jobs.report.outbox import LOCK_NAME, Outbox, OutboxBusyError, OutboxError, deliver
 from jobs.report.render import RenderedReport
+from tests.support.smtp import SmtpServer
 
 T0 = dt.datetime(2025, 1, 20, 7, 0, tzinfo=dt.UTC)
 SENDER = "nbaprops@example.com"
 RECIPIENTS = ("ops@example.com",)
-
-
-class SmtpServer(Protocol):
-    """The `smtp_server` fixture: a real SMTP server on 127.0.0.1 (see conftest.py)."""
-
-    port: int
-    user: str
-    password: str
-
-    @property
-    def received(self) -> list[Envelope]: ...
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def answer_quit_with(self, reply: str) -> None: ...
 
 
 class Sleeps:

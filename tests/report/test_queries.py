@@ -42,6 +42,7 @@ from jobs.report.summarize import decision_rows
 from nbaprops.settings import Settings
 from nbaprops.statedb import engine_for_url
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, PHASES, init_tracking
+from tests.support.stores import global_tracking_uri
 
 WEEK = "2025-W03"  # Monday 2025-01-13 .. Monday 2025-01-20 (exclusive)
 MON = dt.datetime(2025, 1, 13, tzinfo=dt.UTC)
@@ -109,8 +110,7 @@ BETS = pd.DataFrame(
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """The seeded store; MLFLOW_TRACKING_URI (which init_tracking exports) is restored after."""
     home = tmp_path_factory.mktemp("report-store")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}")
+    with global_tracking_uri(f"sqlite:///{home / 'mlflow.db'}"):
         yield _seed_store(home)
 
 

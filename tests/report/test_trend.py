@@ -13,7 +13,6 @@ import email
 import email.policy
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,10 +20,8 @@ import warnings
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
 
 import pytest
-from aiosmtpd.smtp import Envelope
 from click.testing import CliRunner
 from PIL import Image, ImageStat
 
@@ -45,20 +42,20 @@ from jobs.report.trend.charts import trend_chart, trend_series
 from jobs.report.trend.model import WeekPoint
 from jobs.report.trend.season import collect_season_page, write_season_page
 from nbaprops.settings import Settings
+from tests.support.ci import IN_CI
 from tests.support.report_store import MODEL, WEEKS, SeasonStore, seed_season
+from tests.support.smtp import SmtpServer
+from tests.support.stores import global_tracking_uri
 
 NOW = dt.datetime(2025, 1, 27, 7, 0, tzinfo=dt.UTC)
 LAST = WEEKS[-1]
 DATA_URI = re.compile(r'src="data:image/png;base64,([^"]+)"')
-# Read at import: the autouse fixture of tests/conftest.py clears NBAPROPS_* before each test.
-IN_CI = os.environ.get("CI", "").lower() == "true" or os.environ.get("NBAPROPS_CI") == "1"
 
 
 @pytest.fixture(scope="module")
 def season(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeasonStore]:
     home = tmp_path_factory.mktemp("season")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}")
+    with global_tracking_uri(f"sqlite:///{home / 'mlflow.db'}"):
         yield seed_season(home)
 
 
@@ -231,16 +228,9 @@ def test_season_option_writes_a_self_contained_page(season: SeasonStore) -> None
     assert "no data" not in html.lower()
 
 
-class _Smtp(Protocol):
-    """The `smtp_server` fixture of conftest.py: a real SMTP server on 127.0.0.1."""
-
-    port: int
-
-    @property
-    def received(self) -> list[Envelope]: ...
-
-
-def test_weekly_email_links_to_the_season_page(season: SeasonStore, smtp_server: _Smtp) -> None:
+def test_weekly_email_links_to_the_season_page(
+    season: SeasonStore, smtp_server: SmtpServer
+) -> None:
     settings = season.settings.model_copy(update={"smtp_port": smtp_server.port})
     with warnings.catch_warnings():
         warnings.simplefilter("error", category=UserWarning)

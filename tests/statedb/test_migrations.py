@@ -25,8 +25,8 @@ from jobs.daemon.history import metadata as history_metadata
 from jobs.loop.live_predictions import metadata as live_metadata
 from nbaprops.statedb import SchemaTooNewError, current_revision, head_revision, upgrade
 from nbaprops.statedb.migrate import VERSION_TABLE
-from tests.statedb.conftest import PostgresServer
 from tests.statedb.release_0_1_0 import EXPECTED_COUNTS
+from tests.support.postgres import PostgresServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CODE_TABLES = [

@@ -1,9 +1,10 @@
-"""A throwaway PostgreSQL cluster for the integration tests, started from the machine's binaries.
+"""One throwaway PostgreSQL cluster for every suite that needs one, from the machine's binaries.
 
 The cluster lives in a temporary folder for the whole session: `initdb` + `pg_ctl` run as an
 unprivileged user (PostgreSQL refuses root; as root the tools run as `postgres` via `runuser`),
-it listens on a free port of 127.0.0.1 only (plus a Unix socket in the same folder), and is
-stopped and deleted afterwards. Each test gets a fresh database in it.
+it listens on a Unix socket in that folder only (no TCP: no port to race for, nothing else can
+connect), and is stopped and deleted afterwards. Each test gets a fresh database in it
+(`postgres_url`). tests/conftest.py registers this module as a plugin: one cluster a session.
 
 Without the binaries the tests are skipped with the reason, except in CI (`CI=true` or
 `NBAPROPS_CI=1`), where a missing PostgreSQL is a failure: CI must run these tests for real.
@@ -23,24 +24,20 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
 
-from tests.support.ports import free_port
+from tests.support.ci import IN_CI
 
 PG_USER = "postgres"
 _database_numbers = itertools.count()
 
 
-def running_in_ci() -> bool:
-    """CI must run the PostgreSQL tests, never skip them."""
-    return os.environ.get("CI", "").lower() == "true" or os.environ.get("NBAPROPS_CI") == "1"
-
-
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Skip locally; fail in CI, saying what to install."""
-    if running_in_ci():
+    if IN_CI:
         pytest.fail(
             f"{reason}; CI runs the PostgreSQL tests for real: "
             "apt-get install -y postgresql-15 (see .ci/run)",
@@ -70,37 +67,35 @@ def find_bindir() -> Path | None:
 class PostgresServer:
     """A running throwaway cluster: where it listens and who may connect (trust auth)."""
 
-    host: str
-    port: int
     socket_dir: str
     bindir: Path
     user: str = PG_USER
 
     def url(self, database: str = "postgres") -> str:
-        """SQLAlchemy/MLflow URL of `database` over TCP on 127.0.0.1 (psycopg 3)."""
-        return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
+        """SQLAlchemy/MLflow URL of `database` over the cluster's socket (psycopg 3)."""
+        return f"postgresql+psycopg://{self.user}@/{database}?host={self.socket_dir}"
 
     def create_database(self, name: str) -> str:
         """Create an empty database and return its URL."""
-        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        finally:
-            engine.dispose()
+        self._administer(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
         """Drop a database even while clients still hold connections to it."""
+        self._administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _administer(self, statement: str) -> None:
+        """Run one statement outside a transaction (CREATE/DROP DATABASE need that)."""
         engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(sa.text(statement))
         finally:
             engine.dispose()
 
 
 def _as_postgres_user(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
     if os.geteuid() == 0:
         return ["runuser", "-u", PG_USER, "--", *args]
     return args
@@ -112,7 +107,6 @@ def postgres_server() -> Iterator[PostgresServer]:
     bindir = find_bindir()
     if bindir is None:
         unavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    assert bindir is not None
     if os.geteuid() == 0:
         if shutil.which("runuser") is None:
             unavailable("running as root without runuser: cannot start PostgreSQL as a user")
@@ -132,12 +126,6 @@ def postgres_server() -> Iterator[PostgresServer]:
             _as_postgres_user(list(args)), capture_output=True, text=True, timeout=120
         )
 
-    def started_on(port: int) -> bool:
-        options = f"-k {folder} -h 127.0.0.1 -p {port} -F"
-        return (
-            pg(str(bindir / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "start")
-        ).returncode == 0
-
     try:
         init = pg(
             str(bindir / "initdb"), "-D", data, "-A", "trust", "-U", PG_USER,
@@ -145,12 +133,13 @@ def postgres_server() -> Iterator[PostgresServer]:
         )  # fmt: skip
         if init.returncode != 0:
             pytest.fail(f"initdb failed:\n{init.stderr}", pytrace=False)
-        # A free port can be taken between the probe and the bind: try a few.
-        port = next((p for p in (free_port() for _ in range(3)) if started_on(p)), None)
-        if port is None:
+        # The default port names the socket file: clients need no port in their URL.
+        options = f"-k {folder} -h '' -F"
+        started = pg(str(bindir / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "start")
+        if started.returncode != 0:
             server_log = Path(log).read_text() if os.path.exists(log) else "(no log)"
             pytest.fail(f"PostgreSQL did not start:\n{server_log}", pytrace=False)
-        yield PostgresServer("127.0.0.1", port, folder, bindir)
+        yield PostgresServer(folder, bindir)
     finally:
         if os.path.exists(os.path.join(data, "postmaster.pid")):
             pg(str(bindir / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
