@@ -30,6 +30,7 @@ from nbaprops.settings import Settings
 from nbaprops.tracking.setup import fluent_store, init_tracking
 from nbaprops.training.pipeline import TrainSpec, train_and_log
 from nbaprops.training.prepare import prepare
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -55,14 +56,6 @@ class TrackingServer:
     port: int
     artifacts: Path
     log: Path
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str, host: str | None = None) -> int:
@@ -98,7 +91,7 @@ def tracking_server(
     postgres_url = postgres_server.create_database(database)
     artifacts = tmp_path / "server-artifacts"
     log = tmp_path / "mlflow-server.log"
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "mlflow", "server",
         "--backend-store-uri", postgres_url,

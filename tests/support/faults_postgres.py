@@ -7,7 +7,6 @@ root, since PostgreSQL refuses root), trust authentication, listening on 127.0.0
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
@@ -17,38 +16,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tests.support.ports import free_port
+from tests.support.postgres import PG_USER, find_bindir, missing_reason
+from tests.support.postgres import as_postgres_user as _as_user
 
-PG_USER = "postgres"
-
-
-def find_bindir() -> Path | None:
-    """The folder holding initdb and pg_ctl (NBAPROPS_PG_BINDIR, PATH, then the newest
-    /usr/lib/postgresql/<version>/bin), or None."""
-    override = os.environ.get("NBAPROPS_PG_BINDIR")
-    if override:
-        folder = Path(override)
-        return folder if (folder / "initdb").exists() else None
-    initdb = shutil.which("initdb")
-    if initdb and shutil.which("pg_ctl"):
-        return Path(os.path.realpath(initdb)).parent
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
-    )
-    return Path(found[-1]).parent if found else None
-
-
-def missing_reason() -> str | None:
-    """Why no cluster can be started here (None: it can)."""
-    if find_bindir() is None:
-        return "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return "running as root without runuser: cannot start PostgreSQL as a user"
-    return None
-
-
-def _as_user(args: list[str]) -> list[str]:
-    return ["runuser", "-u", PG_USER, "--", *args] if os.geteuid() == 0 else args
+__all__ = ["RestartableCluster", "missing_reason"]
 
 
 class RestartableCluster:

@@ -94,26 +94,35 @@ class PostgresServer:
             engine.dispose()
 
 
-def _as_postgres_user(args: list[str]) -> list[str]:
+def as_postgres_user(args: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
     if os.geteuid() == 0:
         return ["runuser", "-u", PG_USER, "--", *args]
     return args
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """Start the session's cluster (skipped, or failed in CI, when PostgreSQL is missing)."""
-    bindir = find_bindir()
-    if bindir is None:
-        unavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+def missing_reason() -> str | None:
+    """Why no cluster can be started here (None: it can)."""
+    if find_bindir() is None:
+        return "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
     if os.geteuid() == 0:
         if shutil.which("runuser") is None:
-            unavailable("running as root without runuser: cannot start PostgreSQL as a user")
+            return "running as root without runuser: cannot start PostgreSQL as a user"
         try:
             pwd.getpwnam(PG_USER)
         except KeyError:
-            unavailable(f"running as root and there is no unprivileged {PG_USER!r} user")
+            return f"running as root and there is no unprivileged {PG_USER!r} user"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Start the session's cluster (skipped, or failed in CI, when PostgreSQL is missing)."""
+    reason = missing_reason()
+    if reason is not None:
+        unavailable(reason)
+    bindir = find_bindir()
+    assert bindir is not None
 
     folder = tempfile.mkdtemp(prefix="nbaprops-pg-")
     if os.geteuid() == 0:
@@ -123,7 +132,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
     def pg(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            _as_postgres_user(list(args)), capture_output=True, text=True, timeout=120
+            as_postgres_user(list(args)), capture_output=True, text=True, timeout=120
         )
 
     try:
