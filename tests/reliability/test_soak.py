@@ -12,8 +12,6 @@ invariants hold, every weekly report was delivered exactly once and the job hist
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import json
 import os
 import random
@@ -22,25 +20,21 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
 from mlflow.tracking import MlflowClient
 
 from jobs.daemon.catalogue import JobSpec, lookup
 from jobs.daemon.runner import JobRunner, RunOutcome
 from jobs.daemon.schedule_settings import SchedulerSettings
-from jobs.report.mailer import WEEK_HEADER
 from jobs.report.model import week_of
 from jobs.report.outbox import Outbox, deliver
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
-from tests.support.ports import free_port
+from tests.support.smtp import SmtpServer
 from tests.support.tracking_server import FAST_FAILING_CLIENT, TrackingServer
 
 pytestmark = pytest.mark.slow
@@ -102,44 +96,6 @@ def test_the_fault_schedule_is_fixed_by_its_seed_and_keeps_faults_apart() -> Non
     )
 
 
-# --- a real SMTP server that can be down for a week ---------------------------------------------
-
-
-@dataclass
-class _Inbox:
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-class SmtpServer:
-    """aiosmtpd on 127.0.0.1 at a fixed port; up or down; keeps the weeks it accepted."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.inbox = _Inbox()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def weeks(self) -> list[str]:
-        weeks = []
-        for envelope in self.inbox.envelopes:
-            assert isinstance(envelope.content, bytes)
-            parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-            weeks.append(str(parsed[WEEK_HEADER]))
-        return weeks
-
-
 # --- the soak -------------------------------------------------------------------------------
 
 
@@ -155,6 +111,11 @@ class Soak:
     mondays: list[dt.date]
     client: MlflowClient
     engine: sa.Engine
+
+
+def smtp_down(offset: int, schedule: dict[str, int]) -> bool:
+    """Whether the SMTP server is down on day `offset` of the soak."""
+    return schedule["smtp_down"] <= offset < schedule["smtp_down"] + SMTP_DOWN_DAYS
 
 
 def jobs_of(day: dt.date, offset: int) -> list[str]:
@@ -251,7 +212,7 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Soak]:
         assert defaults is not None and "sleep" in defaults
         patch.setitem(defaults, "sleep", lambda seconds: None)
     server = TrackingServer(f"sqlite:///{home / 'mlflow.db'}", folder / "tracking-server")
-    smtp = SmtpServer(free_port())
+    smtp = SmtpServer()
     try:
         server.start()
         settings = Settings(
@@ -311,7 +272,7 @@ def _run_soak(settings: Settings, server: TrackingServer, smtp: SmtpServer) -> S
                 struck["tracking_restart"].append(outcome)
             else:
                 outcome = runner.run(in_process(name), day, trigger="scheduled")
-                if name == "weekly_report" and smtp.controller is None:
+                if name == "weekly_report" and smtp_down(offset, schedule):
                     struck["smtp_down"].append(outcome)
             outcomes.append((day, outcome))
             if outcome.status not in ("succeeded", "skipped"):
