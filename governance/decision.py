@@ -28,6 +28,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,17 +56,7 @@ class CriterionResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (no NaN)."""
-        return {
-            "name": self.name,
-            "metric": self.metric,
-            "value": self.value,
-            "threshold": self.threshold,
-            "op": self.op,
-            "passed": self.passed,
-            "note": self.note,
-            "severity": self.severity,
-            "evaluated": self.evaluated,
-        }
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)

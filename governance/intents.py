@@ -182,23 +182,6 @@ def apply_steps(
     return version
 
 
-def run_intent(
-    client: MlflowClient,
-    engine: Engine,
-    now: dt.datetime,
-    model_name: str,
-    version: str | None,
-    kind: str,
-    steps: Sequence[Step],
-    after_step: StepHook | None = None,
-) -> Intent:
-    """Write the intent, apply its steps, complete it; returns the completed intent."""
-    intent = write_intent(engine, now, model_name, version, kind, steps)
-    resolved = apply_steps(client, intent, after_step)
-    complete_intent(engine, intent, now, resolved)
-    return replace(intent, version=resolved, completed_at=now)
-
-
 def repair_pending(
     client: MlflowClient, engine: Engine, now: dt.datetime, actor: str = "repair"
 ) -> list[Intent]:
@@ -244,6 +227,5 @@ __all__ = [
     "pending_intents",
     "registry_intents",
     "repair_pending",
-    "run_intent",
     "write_intent",
 ]

@@ -2,30 +2,24 @@
 
 Lifecycle of a version: none -> staging -> production -> archived (and archived -> production
 again only through a rollback). It lives in two places kept in step by the moves
-(governance/promotion.py): the aliases `staging`, `production` and `previous-production`
+(governance/lifecycle.py): the aliases `staging`, `production` and `previous-production`
 (each on at most one version) and a `lifecycle` tag on every version, with a `<state>_at`
 timestamp of the last time the version entered each state. Nothing is ever deleted from an
 archived version: its tags and its audit history stay.
 
-Registration: `register_run` registers a training run's logged model (`models:/m-...`, from
-the run's `model_uri` tag) as a new version created WITH its tags in one store transaction
-(semver, lifecycle=none, registered_at, run_id, model_type, target, feature_set_version), then
-records the `register` audit row. If anything fails after the version is created, the version
-is DELETED (so no half-registered version ever looks valid and the semver is free again) and
-RegistrationIncompleteError says what to fix; a process killed at that point leaves an intent
-that the next command completes.
-
-The lifecycle's invariants are checked by governance/invariants.py; the moves live in
-governance/moves.py (planned) and governance/promotion.py (carried out).
+This module reads the registry: the raw reads, and `RegistryView`, which reads each version
+and the aliases once per command. Registration and the moves are commands of the lifecycle
+object (governance/lifecycle.py); the moves are planned in governance/moves.py and their
+outcomes named in governance/promotion.py; the invariants are checked by
+governance/invariants.py.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import datetime as dt
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlflow.entities.model_registry import ModelVersion
@@ -33,15 +27,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
-from governance.audit import audit_entry
-from governance.intent_steps import audit_step, register_step
-from governance.intents import (
-    abandon_intent,
-    apply_steps,
-    complete_intent,
-    repair_pending,
-    write_intent,
-)
+from governance.intent_steps import Step
 from nbaprops.settings import Settings
 from nbaprops.tracking.naming import Recipe, SemVer, next_semver
 from nbaprops.tracking.outage import StoreUnavailableError, is_absent, store_errors
@@ -92,16 +78,7 @@ class VersionInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "semver": self.semver,
-            "lifecycle": self.lifecycle,
-            "aliases": list(self.aliases),
-            "run_id": self.run_id,
-            "source": self.source,
-            "tags": dict(self.tags),
-        }
+        return {**dataclasses.asdict(self), "aliases": list(self.aliases), "tags": dict(self.tags)}
 
 
 def timestamp(now: dt.datetime) -> str:
@@ -146,10 +123,15 @@ def _info(mv: ModelVersion, aliases: Mapping[str, str]) -> VersionInfo:
     )
 
 
-def list_versions(client: MlflowClient, name: str = MODEL_NAME) -> list[VersionInfo]:
-    """Every live version of the registered model, oldest first (paged, so never truncated)."""
+def list_versions(
+    client: MlflowClient, name: str = MODEL_NAME, aliases: Mapping[str, str] | None = None
+) -> list[VersionInfo]:
+    """Every live version of the registered model, oldest first (paged, so never truncated).
+
+    `aliases` (alias -> version) saves re-reading the registered model when already known.
+    """
     _check_name(name)
-    aliases = aliases_of(client, name)
+    aliases = aliases_of(client, name) if aliases is None else aliases
     versions: list[ModelVersion] = []
     token = None
     while True:
@@ -164,9 +146,17 @@ def list_versions(client: MlflowClient, name: str = MODEL_NAME) -> list[VersionI
     return sorted((_info(v, aliases) for v in versions), key=lambda v: v.number)
 
 
-def get_version(client: MlflowClient, name: str, version: str | int) -> VersionInfo:
+def get_version(
+    client: MlflowClient,
+    name: str,
+    version: str | int,
+    aliases: Mapping[str, str] | None = None,
+) -> VersionInfo:
     """One version by number; UnknownVersionError naming the known ones otherwise (an
-    unreachable store raises StoreUnavailableError instead: it is not an unknown version)."""
+    unreachable store raises StoreUnavailableError instead: it is not an unknown version).
+
+    `aliases` (alias -> version) saves re-reading the registered model when already known.
+    """
     mv: ModelVersion | None = None
     if str(version).strip().isdigit():
         try:
@@ -180,42 +170,119 @@ def get_version(client: MlflowClient, name: str, version: str | int) -> VersionI
         raise UnknownVersionError(
             f"{name} has no version {version!r} (versions: {known}); see `nbaprops registry list`"
         )
-    return _info(mv, aliases_of(client, name))
+    return _info(mv, aliases_of(client, name) if aliases is None else aliases)
 
 
 def resolve_version(client: MlflowClient, name: str, ref: str) -> VersionInfo:
     """A version by its number ('5') or its semver tag ('v1.0.2')."""
-    ref = ref.strip()
-    if ref.isdigit():
-        return get_version(client, name, ref)
-    for info in list_versions(client, name):
-        if info.semver == ref:
-            return info
-    raise UnknownVersionError(
-        f"{name} has no version {ref!r}; give a version number or a semver like v1.0.2 "
-        "(see `nbaprops registry list`)"
-    )
+    return RegistryView(client, name).resolve(ref)
 
 
 def version_by_alias(client: MlflowClient, name: str, alias: str) -> VersionInfo | None:
     """The version holding `alias`, or None."""
-    target = aliases_of(client, name).get(alias)
-    return None if target is None else get_version(client, name, target)
+    return RegistryView(client, name).by_alias(alias)
 
 
-def _recipe(tags: Mapping[str, str]) -> Recipe | None:
+class RegistryView:
+    """The registered model as one command reads it: each version and the aliases read once.
+
+    Reads are cached for the view's lifetime (one command). The command's own writes are
+    noted step by step (`note`), so what it reads after a move is what the move wrote; after a
+    failed or repaired move, `forget` drops the cache and the next read goes to the store.
+    """
+
+    def __init__(self, client: MlflowClient, name: str = MODEL_NAME) -> None:
+        _check_name(name)
+        self.client = client
+        self.name = name
+        self._aliases: dict[str, str] | None = None
+        self._versions: dict[str, VersionInfo] = {}
+
+    def aliases(self) -> dict[str, str]:
+        """The registered model's aliases (alias -> version); empty when the model is absent."""
+        if self._aliases is None:
+            self._aliases = aliases_of(self.client, self.name)
+        return dict(self._aliases)
+
+    def version(self, number: str | int) -> VersionInfo:
+        """One version by number (UnknownVersionError when the model has no such version)."""
+        key = str(number).strip()
+        if key not in self._versions:
+            info = get_version(self.client, self.name, key, self.aliases())
+            self._versions[info.version] = info
+            return info
+        return self._versions[key]
+
+    def by_alias(self, alias: str) -> VersionInfo | None:
+        """The version holding `alias`, or None."""
+        target = self.aliases().get(alias)
+        return None if target is None else self.version(target)
+
+    def versions(self) -> list[VersionInfo]:
+        """Every live version, oldest first (a fresh listing, remembered version by version)."""
+        found = list_versions(self.client, self.name, self.aliases())
+        self._versions.update((info.version, info) for info in found)
+        return found
+
+    def resolve(self, ref: str) -> VersionInfo:
+        """A version by its number ('5') or its semver tag ('v1.0.2')."""
+        ref = ref.strip()
+        if ref.isdigit():
+            return self.version(ref)
+        for info in self.versions():
+            if info.semver == ref:
+                return info
+        raise UnknownVersionError(
+            f"{self.name} has no version {ref!r}; give a version number or a semver like "
+            "v1.0.2 (see `nbaprops registry list`)"
+        )
+
+    def note(self, steps: Iterable[Step]) -> None:
+        """Carry the applied steps of a move into the cache (tags set, aliases moved)."""
+        aliases = self._aliases
+        for step in steps:
+            op = step["op"]
+            if op == "set_tags" and step["version"] in self._versions:
+                info = self._versions[step["version"]]
+                tags = {**info.tags, **step["tags"]}
+                self._versions[info.version] = replace(
+                    info,
+                    tags=tags,
+                    semver=tags.get("semver", ""),
+                    lifecycle=tags.get("lifecycle", ""),
+                )
+            elif aliases is None:
+                continue
+            elif op == "set_alias":
+                aliases[step["alias"]] = step["version"]
+            elif op == "delete_alias" and aliases.get(step["alias"]) == step["version"]:
+                del aliases[step["alias"]]
+        if aliases is not None:
+            self._versions = {
+                number: replace(info, aliases=tuple(a for a in ALIASES if aliases.get(a) == number))
+                for number, info in self._versions.items()
+            }
+
+    def forget(self) -> None:
+        """Drop every cached read: the registry changed in ways this view did not note."""
+        self._aliases = None
+        self._versions.clear()
+
+
+def recipe_of_tags(tags: Mapping[str, str]) -> Recipe | None:
+    """The recipe (target, model type, feature set version) that tags name, if all are set."""
     if not all(tags.get(t) for t in RECIPE_TAGS):
         return None
     return Recipe(tags["target"], tags["model_type"], tags["feature_set_version"])
 
 
-def next_version_semver(client: MlflowClient, name: str, recipe: Recipe) -> SemVer:
+def next_version_semver(versions: Iterable[VersionInfo], recipe: Recipe) -> SemVer:
     """The semver of a new version: bumped against the latest registered version's recipe."""
-    latest = [v for v in list_versions(client, name) if v.semver]
+    latest = [v for v in versions if v.semver]
     if not latest:
         return next_semver(None, None, recipe)
     last = latest[-1]
-    return next_semver(SemVer.parse(last.semver), _recipe(last.tags), recipe)
+    return next_semver(SemVer.parse(last.semver), recipe_of_tags(last.tags), recipe)
 
 
 def register_run(
@@ -226,65 +293,10 @@ def register_run(
     actor: str,
     name: str = MODEL_NAME,
 ) -> VersionInfo:
-    """Register a training run's logged model as a new version, tagged and audited."""
-    _check_name(name)
-    repair_pending(client, engine, now, actor)
-    try:
-        with store_errors(client):
-            run = client.get_run(run_id)
-    except MlflowException as exc:
-        raise NotRegistrableError(
-            f"no run {run_id!r} in the tracking store; copy a run id from `nbaprops compare`"
-        ) from exc
-    run_tags = run.data.tags
-    source = run_tags.get("model_uri", "")
-    if not source.startswith("models:/m-"):
-        raise NotRegistrableError(
-            f"run {run_id} has no logged model (tag model_uri = {source!r}); register a run "
-            "made by `nbaprops train`"
-        )
-    recipe = _recipe(run_tags)
-    if recipe is None:
-        missing = ", ".join(t for t in RECIPE_TAGS if not run_tags.get(t))
-        raise NotRegistrableError(f"run {run_id} lacks the tags {missing}; retrain it")
-    semver = next_version_semver(client, name, recipe)
-    tags = {
-        "semver": str(semver),
-        "lifecycle": "none",
-        "registered_at": timestamp(now),
-        "registered_by": actor,
-        "run_id": run_id,
-        "model_uri": source,
-        "target": recipe.target,
-        "model_type": recipe.model_type,
-        "feature_set_version": recipe.feature_set_version,
-    }
-    entry = audit_entry(
-        now,
-        actor=actor,
-        action="register",
-        model_name=name,
-        version=None,
-        to_state="none",
-        reason=f"registered run {run_id} ({source}) as {semver}",
-    )
-    steps = [register_step(uuid.uuid4().hex, source, run_id, tags), audit_step(entry)]
-    intent = write_intent(engine, now, name, None, "register", steps)
-    version = apply_steps(client, intent)
-    assert version is not None
-    try:
-        complete_intent(engine, intent, now, version)
-    except Exception as exc:
-        client.delete_model_version(name, version)
-        # With the state DB down this fails too; the next command's repair then completes
-        # the registration (re-creating the version) instead.
-        with contextlib.suppress(Exception):
-            abandon_intent(engine, intent, now)
-        raise RegistrationIncompleteError(
-            f"registration of run {run_id} did not complete ({exc}); version {version} was "
-            "removed. Check the state database (NBAPROPS_DATABASE_URL) and register again"
-        ) from exc
-    return get_version(client, name, version)
+    """One-shot form of `Lifecycle.register`, for scripts and test setup: one command."""
+    from governance.lifecycle import Lifecycle  # the lifecycle is built on this module
+
+    return Lifecycle(client, engine, name, now, actor).register(run_id)
 
 
 __all__ = [
@@ -298,6 +310,7 @@ __all__ = [
     "NotRegistrableError",
     "RegistrationIncompleteError",
     "RegistryError",
+    "RegistryView",
     "StoreUnavailableError",
     "UnknownVersionError",
     "VersionInfo",
@@ -305,6 +318,7 @@ __all__ = [
     "get_version",
     "list_versions",
     "next_version_semver",
+    "recipe_of_tags",
     "register_run",
     "resolve_version",
     "timestamp",

@@ -10,33 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from dataclasses import dataclass
 from typing import Any
 
 import click
-from mlflow.tracking import MlflowClient
-from sqlalchemy import Engine
 
 from governance.audit import AuditError, AuditTrail
-from governance.evidence import Evaluation, decision_rows, version_metrics
-from governance.intents import repair_pending
+from governance.evidence import Evaluation, decision_rows
+from governance.lifecycle import Lifecycle
 from governance.policy import Policy, PolicyError, load_policy
 from governance.promotion import (
     BadRequestError,
     NoPreviousVersion,
     PromotionRefused,
     TransitionError,
-    evaluate,
-    promote,
-    rollback,
 )
 from governance.registry import (
     NotRegistrableError,
     RegistrationIncompleteError,
     UnknownVersionError,
-    list_versions,
-    register_run,
-    resolve_version,
 )
 from jobs.cli.console import fail, print_json, print_table
 from jobs.wiring import App
@@ -48,24 +39,15 @@ AUDIT_COLUMNS = ("at", "actor", "action", "version", "from", "to", "verdict", "r
 REASON_WIDTH = 70  # the table shows the start of each reason; --json has all of it
 
 
-@dataclass(frozen=True)
-class Governance:
-    """What a governance command works with, built once per command."""
-
-    client: MlflowClient
-    engine: Engine
-    name: str
-    now: dt.datetime
-    actor: str
+#: What a governance command works with: the registry lifecycle, built once per command.
+Governance = Lifecycle
 
 
-def open_governance(settings: Settings, quiet: bool = False) -> Governance:
+def open_governance(settings: Settings, quiet: bool = False) -> Lifecycle:
     """Connect to the stores, then complete any interrupted registry move (and say so)."""
     app = App.from_settings(settings)
-    now = app.clock()
-    actor = "cli:" + getpass.getuser()
-    gov = Governance(app.client, app.engine, app.model_name, now, actor)
-    for intent in repair_pending(gov.client, gov.engine, now, actor):
+    gov = Lifecycle(app.client, app.engine, app.model_name, app.clock(), "cli:" + getpass.getuser())
+    for intent in gov.repair():
         if not quiet:
             click.echo(
                 f"repaired an interrupted {intent.kind} of version {intent.version} "
@@ -85,9 +67,9 @@ def _policy() -> Policy:
         raise AssertionError("unreachable") from exc
 
 
-def _version(gov: Governance, ref: str) -> str:
+def _version(gov: Lifecycle, ref: str) -> str:
     try:
-        return resolve_version(gov.client, gov.name, ref).version
+        return gov.view.resolve(ref).version
     except UnknownVersionError as exc:
         fail(str(exc))
         raise AssertionError("unreachable") from exc
@@ -111,7 +93,7 @@ def register_command(settings: Settings, run_id: str, as_json: bool) -> None:
     """Register a training run's logged model as a new version of the model."""
     gov = open_governance(settings, as_json)
     try:
-        info = register_run(gov.client, gov.engine, run_id, gov.now, gov.actor, gov.name)
+        info = gov.register(run_id)
     except NotRegistrableError as exc:
         fail(str(exc))
         return
@@ -132,7 +114,7 @@ def evaluate_command(settings: Settings, version: str, as_json: bool) -> None:
     """Judge a version against the policy and the Production champion (recorded)."""
     gov = open_governance(settings, as_json)
     number = _version(gov, version)
-    evaluation = evaluate(gov.client, gov.engine, gov.name, number, _policy(), gov.now, gov.actor)
+    evaluation = gov.evaluate(number, _policy())
     if as_json:
         print_json(evaluation.to_dict())
         return
@@ -157,10 +139,7 @@ def promote_command(
     number = _version(gov, version)
     policy = _policy()
     try:
-        result = promote(
-            gov.client, gov.engine, gov.name, number, to, policy, gov.now, gov.actor,
-            force=force, reason=reason,
-        )  # fmt: skip
+        result = gov.promote(number, to, policy, force=force, reason=reason)
     except PromotionRefused as exc:
         if as_json:
             print_json({"promoted": False, **exc.evaluation.to_dict(), "archived": exc.archived})
@@ -203,8 +182,8 @@ def registry_list_command(settings: Settings, as_json: bool) -> None:
     """Every version: semver, lifecycle, aliases and key metrics."""
     gov = open_governance(settings, as_json)
     rows: list[dict[str, Any]] = []
-    for info in list_versions(gov.client, gov.name):
-        metrics = version_metrics(gov.client, gov.name, info.version)
+    for info in gov.view.versions():
+        metrics = gov.evidence.metrics(info.version)
         rows.append(
             {
                 "version": info.version,
@@ -234,7 +213,7 @@ def rollback_command(settings: Settings, reason: str, as_json: bool) -> None:
         fail("--reason must say what went wrong")
     gov = open_governance(settings, as_json)
     try:
-        result = rollback(gov.client, gov.engine, gov.name, reason, gov.now, gov.actor)
+        result = gov.rollback(reason)
     except NoPreviousVersion as exc:
         fail(str(exc), 1)
         return

@@ -13,9 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from governance.evidence import expected_pins, latest_backtest
-from governance.promotion import move_to_staging, promote_if_qualified
-from governance.registry import PRODUCTION, STAGING, VersionInfo, register_run, version_by_alias
+from governance.lifecycle import Lifecycle
+from governance.registry import PRODUCTION, STAGING, VersionInfo
 from jobs.daemon.types import JobResult
 from jobs.loop.context import JobContext
 from nbaprops.backtest.tracked import run_tracked_backtest, window_label
@@ -25,6 +24,11 @@ from nbaprops.training.pipeline import TrainSpec, train_and_log
 from nbaprops.training.recipe import recipe_of_run
 
 PRODUCTION_PHASE = phase_by_key("production")
+
+
+def _lifecycle(ctx: JobContext) -> Lifecycle:
+    """The registry lifecycle of this job run (its reads cached for the run)."""
+    return Lifecycle(ctx.client, ctx.engine, ctx.model_name, ctx.now, ctx.actor)
 
 
 def basic_checks(metrics: dict[str, float]) -> list[str]:
@@ -62,7 +66,8 @@ def retrain(ctx: JobContext) -> JobResult:
         started_at=ctx.replayed_start,
         client=ctx.client,
     )
-    info = register_run(ctx.client, ctx.engine, result.run_id, ctx.now, ctx.actor, ctx.model_name)
+    lifecycle = _lifecycle(ctx)
+    info = lifecycle.register(result.run_id)
     problems = basic_checks(result.metrics)
     summary: dict[str, Any] = {
         "run_id": result.run_id,
@@ -75,10 +80,7 @@ def retrain(ctx: JobContext) -> JobResult:
         summary["staged"] = False
         summary["why_not"] = problems
         return JobResult.succeeded(summary)
-    move_to_staging(
-        ctx.client, ctx.engine, ctx.model_name, info.version, ctx.now, ctx.actor,
-        reason="nightly candidate passed the basic checks",
-    )  # fmt: skip
+    lifecycle.stage(info.version, reason="nightly candidate passed the basic checks")
     summary["staged"] = True
     return JobResult.succeeded(summary)
 
@@ -122,17 +124,13 @@ def _backtest_version(ctx: JobContext, version: VersionInfo, start: pd.Timestamp
     return Backtested(tracked.run_id, window_label(tracked.result), data.feed_digest)
 
 
-def _pins(ctx: JobContext, version: VersionInfo) -> dict[str, str]:
-    """Tags a backtest needs to count as this version's evidence (recipe and betting rules)."""
-    return expected_pins(ctx.client, version.run_id)
-
-
 def backtest_candidate(ctx: JobContext) -> JobResult:
     """Backtest the staged candidate, and the champion on the same window when it lacks one."""
-    staging = version_by_alias(ctx.client, ctx.model_name, STAGING)
+    lifecycle = _lifecycle(ctx)
+    staging = lifecycle.view.by_alias(STAGING)
     if staging is None:
         return JobResult.skipped("no staged candidate")
-    if latest_backtest(ctx.client, staging.version, pins=_pins(ctx, staging)) is not None:
+    if lifecycle.evidence.backtest_of(staging) is not None:
         return JobResult.skipped(f"version {staging.version} already has a backtest")
     start = pd.Timestamp(ctx.run_for - dt.timedelta(days=ctx.settings.backtest_days))
     candidate = _backtest_version(ctx, staging, start)
@@ -142,12 +140,12 @@ def backtest_candidate(ctx: JobContext) -> JobResult:
         "run_id": candidate.run_id,
         "window": window,
     }
-    champion = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
+    champion = lifecycle.view.by_alias(PRODUCTION)
     data_pin = {"data_digest": candidate.data_digest}
     if (
         champion is not None
-        and latest_backtest(
-            ctx.client, champion.version, window, {**_pins(ctx, champion), **data_pin}
+        and lifecycle.evidence.backtest(
+            champion.version, window, {**lifecycle.evidence.pins(champion), **data_pin}
         )
         is None
     ):
@@ -158,12 +156,11 @@ def backtest_candidate(ctx: JobContext) -> JobResult:
 
 def evaluate_candidate(ctx: JobContext) -> JobResult:
     """Decide on the staged, backtested candidate and act on the verdict (recorded)."""
-    staging = version_by_alias(ctx.client, ctx.model_name, STAGING)
+    lifecycle = _lifecycle(ctx)
+    staging = lifecycle.view.by_alias(STAGING)
     if staging is None:
         return JobResult.skipped("no staged candidate")
-    if latest_backtest(ctx.client, staging.version, pins=_pins(ctx, staging)) is None:
+    if lifecycle.evidence.backtest_of(staging) is None:
         return JobResult.skipped(f"version {staging.version} waits for its backtest")
-    result = promote_if_qualified(
-        ctx.client, ctx.engine, ctx.model_name, staging.version, ctx.policy, ctx.now, ctx.actor
-    )
+    result = lifecycle.promote_if_qualified(staging.version, ctx.policy)
     return JobResult.succeeded(result.to_dict())

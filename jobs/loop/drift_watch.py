@@ -15,9 +15,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from governance.drift import DriftReport, assess_drift
+from governance.lifecycle import Lifecycle
 from governance.policy import DriftPolicy
-from governance.promotion import NoPreviousVersion, rollback
-from governance.registry import PRODUCTION, version_by_alias
+from governance.promotion import NoPreviousVersion
+from governance.registry import PRODUCTION
 from governance.serving import ServedModel, load_version
 from jobs.daemon.types import JobResult
 from jobs.loop.context import JobContext
@@ -136,7 +137,8 @@ def settled_for_every_rule(
 
 def check_drift(ctx: JobContext) -> JobResult:
     """Assess drift of the Production version; roll back to the previous one on a breach."""
-    production = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
+    lifecycle = Lifecycle(ctx.client, ctx.engine, ctx.model_name, ctx.now, ctx.actor)
+    production = lifecycle.view.by_alias(PRODUCTION)
     if production is None:
         return JobResult.skipped("no Production model to watch")
     served = load_version(ctx.client, production.version, ctx.model_name)
@@ -173,7 +175,7 @@ def check_drift(ctx: JobContext) -> JobResult:
     if report.breached:
         reason = "drift: " + "; ".join(report.reasons)
         try:
-            result = rollback(ctx.client, ctx.engine, ctx.model_name, reason, ctx.now, ctx.actor)
+            result = lifecycle.rollback(reason)
             summary["rollback"] = result.to_dict()
         except NoPreviousVersion as exc:
             summary["rollback"] = {"refused": str(exc)}

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mlflow.entities import Run
-from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditTrail
+from governance.registry import VersionInfo
 from jobs.report.backtest_series import bankroll_series, calibration_bins
 from jobs.report.model import CalibrationBin, ProductionStatus
 from jobs.report.queries import (
@@ -45,7 +45,7 @@ def _parse_when(text: str | None) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def _promoted_at(version: ModelVersion, audit: AuditTrail | None) -> dt.datetime | None:
+def _promoted_at(version: VersionInfo, audit: AuditTrail | None) -> dt.datetime | None:
     """The version's `production_at` tag, else its latest audited move into production."""
     tagged = _parse_when((version.tags or {}).get("production_at"))
     if tagged is not None or audit is None:

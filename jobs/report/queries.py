@@ -22,13 +22,14 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditEntry, AuditTrail
+from governance.evidence import latest_backtest
+from governance.registry import MODEL_NAME, PRODUCTION, RegistryView, VersionInfo
 from jobs.report.model import iso_week_bounds
-from nbaprops.settings import Settings
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, PHASES
 
 MONITORING_PHASE = "monitoring"
-PRODUCTION_ALIAS = "production"
-DEFAULT_MODEL_NAME: str = Settings.model_fields["registered_model"].default
+PRODUCTION_ALIAS = PRODUCTION
+DEFAULT_MODEL_NAME = MODEL_NAME
 PARENT_TAG = "mlflow.parentRunId"
 RUN_PAGE_SIZE = 1000
 MAX_RUNS_PER_WEEK = 5000
@@ -215,14 +216,10 @@ def registered_ms(version: ModelVersion) -> int:
     return int(version.creation_timestamp or 0)
 
 
-def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
-    """The version holding `alias`, or None when the model or the alias does not exist."""
-    try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException as exc:
-        if exc.error_code in _NOT_FOUND_CODES:
-            return None
-        raise
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> VersionInfo | None:
+    """The version holding `alias`, read through the registry's view (governance), or None
+    when the model or the alias does not exist."""
+    return RegistryView(client, name).by_alias(alias)
 
 
 def get_run_or_none(client: MlflowClient, run_id: str | None) -> Run | None:
@@ -242,22 +239,11 @@ def latest_backtest_run(
 ) -> Run | None:
     """The newest finished walk-forward backtest run tagged model_version=`version`.
 
-    Bounded by its tag filter and max_results=1; runs started after `before_ms` (the end of
-    the reported week) are ignored so an old week's report stays what it was.
+    Governance's bounded search (a tag filter and max_results=1) in `experiment_ids`; runs
+    started after `before_ms` (the end of the reported week) are ignored so an old week's
+    report stays what it was.
     """
-    if not experiment_ids:
-        return None
-    escaped = version.replace("'", "\\'")
-    runs = client.search_runs(
-        list(experiment_ids),
-        filter_string=(
-            f"tags.model_version = '{escaped}' AND tags.backtest = 'walk_forward' "
-            f"AND attributes.status = 'FINISHED' AND attributes.start_time < {before_ms}"
-        ),
-        max_results=1,
-        order_by=["attributes.start_time DESC"],
-    )
-    return runs[0] if runs else None
+    return latest_backtest(client, version, experiment_ids=experiment_ids, before_ms=before_ms)
 
 
 def download_bets(client: MlflowClient, run_id: str) -> pd.DataFrame | None:

@@ -25,7 +25,7 @@ from governance.intents import (
 )
 from governance.invariants import check_invariants
 from governance.policy import Policy
-from governance.promotion import promote, rollback
+from governance.promotion import promote
 from governance.registry import (
     aliases_of,
     get_version,
@@ -143,7 +143,7 @@ def test_an_interrupted_promotion_ends_as_if_never_interrupted(
                 gov.now, "t", force=True, reason="r", after_step=_crash_after(step))  # fmt: skip
     assert len(pending_intents(gov.engine)) == 1
     # The next command repairs first, then does its own work on a consistent registry.
-    rollback(gov.client, gov.engine, gov.name, "bad week", gov.now, "t")
+    dataclasses.replace(gov, actor="t").rollback("bad week")
     assert check_invariants(gov.client, gov.name, AuditTrail(gov.engine)) == []
     assert aliases_of(gov.client, gov.name) == {"production": "1"}
     assert _actions(gov)[-5:] == ["archive", "force", "repair", "rollback", "rollback"]
@@ -157,7 +157,7 @@ def test_an_interrupted_rollback_is_completed(
     promote(gov.client, gov.engine, gov.name, "2", "production", permissive_policy, gov.now,
             "t", force=True, reason="r")  # fmt: skip
     with pytest.raises(Crash):
-        rollback(gov.client, gov.engine, gov.name, "drift", gov.now, "t", _crash_after(step))
+        dataclasses.replace(gov, actor="t").rollback("drift", _crash_after(step))
     (repaired,) = repair_pending(gov.client, gov.engine, gov.now, "t")
     assert repaired.kind == "rollback"
     assert aliases_of(gov.client, gov.name) == {"production": "1"}

@@ -34,7 +34,6 @@ from governance.promotion import (
     PromotionRefused,
     TransitionError,
     promote,
-    rollback,
 )
 from governance.registry import aliases_of, list_versions, register_run
 from jobs.cli.governance import Governance
@@ -194,13 +193,17 @@ def test_random_operation_sequences_keep_the_invariants(
             assert self.expected.staging is not None
             self.produce(self.expected.staging, force, policy)
 
+        def command(self) -> Governance:
+            """A fresh lifecycle for one command, a minute later."""
+            return Governance(self.client, self.engine, self.name, self.now(), "t")
+
         @rule()
         def rollback(self) -> None:
             if self.expected.production is None or self.expected.previous is None:
                 with pytest.raises(NoPreviousVersion):
-                    rollback(self.client, self.engine, self.name, "drift", self.now(), "t")
+                    self.command().rollback("drift")
                 return
-            rollback(self.client, self.engine, self.name, "drift", self.now(), "t")
+            self.command().rollback("drift")
             self.expected.rollback()
 
         @precondition(lambda self: self.expected.staging is not None)
@@ -221,8 +224,7 @@ def test_random_operation_sequences_keep_the_invariants(
         @rule(step=st.integers(1, 4))
         def rollback_killed_then_repaired(self, step: int) -> None:
             with pytest.raises(Crash):
-                rollback(self.client, self.engine, self.name, "drift", self.now(), "t",
-                         after_step=_crash_after(step))  # fmt: skip
+                self.command().rollback("drift", after_step=_crash_after(step))
             assert len(repair_pending(self.client, self.engine, self.now(), "next")) == 1
             self.expected.audit_rows += 1  # the repair note
             self.expected.rollback()

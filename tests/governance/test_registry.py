@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -11,19 +12,17 @@ import pytest
 import sqlalchemy as sa
 
 from governance.audit import AuditTrail
-from governance.evidence import expected_pins, version_evidence, version_metrics
+from governance.evidence import expected_pins, version_evidence
 from governance.intents import pending_intents
 from governance.invariants import check_invariants
+from governance.lifecycle import Lifecycle
 from governance.policy import Policy
 from governance.promotion import (
     BadRequestError,
     NoPreviousVersion,
     PromotionRefused,
     TransitionError,
-    evaluate,
     promote,
-    promote_if_qualified,
-    rollback,
 )
 from governance.registry import (
     NotRegistrableError,
@@ -41,6 +40,11 @@ from nbaprops.backtest.tracked import run_tracked_backtest
 from nbaprops.backtest.walkforward import BacktestSpec
 from nbaprops.data.feed import Feed
 from nbaprops.training.prepare import prepare
+
+
+def _command(gov: Governance, hours: float = 0, actor: str = "t") -> Lifecycle:
+    """A fresh lifecycle for one command, `hours` after gov.now, as `actor`."""
+    return dataclasses.replace(gov, now=gov.now + dt.timedelta(hours=hours), actor=actor)
 
 
 def _register(gov: Governance, run_id: str, hours: float = 0) -> VersionInfo:
@@ -197,7 +201,7 @@ def test_version_metrics_overlay_the_latest_backtest(
 ) -> None:
     info = _register(gov, run_id)
     training = gov.client.get_run(run_id).data.metrics
-    assert version_metrics(gov.client, gov.name, info.version) == training
+    assert _command(gov).evidence.metrics(info.version) == training
     log_backtest(info.version, {"wf_roi": 0.01, "calibration_error": 0.9}, "2024-11-01..2024-12-01")
     run = log_backtest(info.version, {"wf_roi": 0.07, "calibration_error": 0.02, "bet_count": 812})
     crashed = log_backtest(info.version, {"wf_roi": 0.5})
@@ -221,7 +225,7 @@ def test_evaluate_compares_with_the_champion_on_the_same_window_only(
     log_backtest(candidate.version, {"wf_roi": 0.08})
     log_backtest(champion.version, {"wf_roi": 0.06}, "2024-10-01..2024-11-01")
     later = gov.now + dt.timedelta(hours=5)
-    first = evaluate(gov.client, gov.engine, gov.name, "2", permissive_policy, later, "t")
+    first = _command(gov, 5).evaluate("2", permissive_policy)
     assert (first.champion_version, first.window) == ("1", window)
     assert first.decision.verdict == "keep_in_staging"
     assert first.decision.reasons == (
@@ -233,7 +237,7 @@ def test_evaluate_compares_with_the_champion_on_the_same_window_only(
     assert tags["last_decision_at"] == later.isoformat()
     assert json.loads(tags["last_decision"]) == first.decision.to_dict()
     log_backtest(champion.version, {"wf_roi": 0.06})
-    second = evaluate(gov.client, gov.engine, gov.name, "2", permissive_policy, later, "t")
+    second = _command(gov, 5).evaluate("2", permissive_policy)
     assert second.decision.verdict == "promote"
     assert second.champion_metrics is not None and second.champion_metrics["wf_roi"] == 0.06
     assert [c.metric for c in second.decision.champion_comparison] == ["val_mae"]
@@ -268,9 +272,7 @@ def test_keep_in_staging_refuses_and_leaves_the_candidate_waiting(
         promote(gov.client, gov.engine, gov.name, "1", "production", waiting_policy, gov.now, "t")
     assert not refused.value.archived
     assert get_version(gov.client, gov.name, "1").lifecycle == "staging"
-    outcome = promote_if_qualified(
-        gov.client, gov.engine, gov.name, "1", waiting_policy, gov.now, "scheduler"
-    )
+    outcome = _command(gov, actor="scheduler").promote_if_qualified("1", waiting_policy)
     assert (outcome.action, outcome.to_state) == ("keep_in_staging", "staging")
     assert _actions(gov, "1") == ["register", "promote", "evaluate", "evaluate"]
     _consistent(gov)
@@ -286,8 +288,7 @@ def test_rollback_restores_the_previous_production_version(
     promote(gov.client, gov.engine, gov.name, "2", "staging", permissive_policy, later, "t")
     promote(gov.client, gov.engine, gov.name, "2", "production", permissive_policy, later, "t",
             force=True, reason="test")  # fmt: skip
-    latest = gov.now + dt.timedelta(hours=3)
-    result = rollback(gov.client, gov.engine, gov.name, "live MAE drift", latest, "drift")
+    result = _command(gov, 3, "drift").rollback("live MAE drift")
     assert (result.rolled_back, result.restored) == ("2", "1")
     assert aliases_of(gov.client, gov.name) == {"production": "1"}
     two = get_version(gov.client, gov.name, "2")
@@ -299,14 +300,14 @@ def test_rollback_restores_the_previous_production_version(
     _consistent(gov)
     before = [v.to_dict() for v in list_versions(gov.client, gov.name)]
     with pytest.raises(NoPreviousVersion, match="nothing was changed"):
-        rollback(gov.client, gov.engine, gov.name, "again", latest, "t")
+        _command(gov, 3).rollback("again")
     assert [v.to_dict() for v in list_versions(gov.client, gov.name)] == before
 
 
 def test_rollback_without_production_changes_nothing(gov: Governance, run_id: str) -> None:
     _register(gov, run_id)
     with pytest.raises(NoPreviousVersion, match="no version in production"):
-        rollback(gov.client, gov.engine, gov.name, "why", gov.now, "t")
+        _command(gov).rollback("why")
     assert _actions(gov) == ["register"]
 
 
@@ -347,9 +348,7 @@ def test_real_walk_forward_backtests_feed_the_champion_comparison(
             extra_tags={"model_version": version, **expected_pins(gov.client, run_id)},
             client=gov.client,
         )  # fmt: skip
-    result = promote_if_qualified(
-        gov.client, gov.engine, gov.name, "2", permissive_policy, gov.now, "scheduler"
-    )
+    result = _command(gov, actor="scheduler").promote_if_qualified("2", permissive_policy)
     evaluation = result.evaluation
     assert evaluation is not None
     assert evaluation.window is not None and evaluation.window.startswith("2025-03-15..")
