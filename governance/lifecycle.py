@@ -231,8 +231,15 @@ class Lifecycle:
     def _to_production(
         self, version: str, policy: Policy, force: bool, reason: str, after_step: StepHook | None
     ) -> MoveResult:
-        """Evaluate, then promote, force, reject (archive) or keep in staging."""
-        self.repair()
+        """Evaluate, then promote, force, reject (archive) or keep in staging.
+
+        A promotion of this very version that an outage or a kill left half-done is completed
+        by the repair and reported as such: the retry of an interrupted promotion succeeds."""
+        for repaired in self.repair():
+            if repaired.kind == "to_production" and repaired.version == version:
+                return MoveResult(
+                    version, "staging", "production", "repair", None, None, repaired.id
+                )
         info = self.view.version(version)
         if info.lifecycle != "staging":
             raise TransitionError(

@@ -60,9 +60,6 @@ if os.environ.get("FAULTS_PG_RESTART"):
 
     intents.apply_steps = apply_steps
 """
-#: How the retry fails today: the repair it runs first completes the move, then the staging
-#: check refuses the version it just promoted (reported; remove the xfail once fixed).
-REPORTED_BUG = "version 2 is production; a version reaches production only from staging"
 _numbers = itertools.count()
 
 
@@ -146,11 +143,6 @@ def test_postgres_restarted_mid_promotion_fails_the_job_and_the_next_run_complet
     actions = health.audit_actions()
     assert actions[: len(audit_before) + 1] == [*audit_before, "evaluate"]  # nothing lost
     assert actions[len(audit_before) + 1 :] == ["archive", "promote", "repair"]  # moved once
-    if retried.exit_code == 1 and REPORTED_BUG in retried.output:
-        pytest.xfail(
-            "the retry completes the interrupted promotion (repair), then refuses version 2 "
-            "for being in production already, so its history row says failed"
-        )
     assert retried.exit_code == 0, retried.output
     assert [r.status for r in health.history("evaluate_promotion")] == [
         "succeeded", "failed", "succeeded",
