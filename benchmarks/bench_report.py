@@ -266,8 +266,7 @@ def build_store(history: int, this_week: int) -> BenchStore:
     """A fresh store in a folder of its own with `history` + `this_week` runs."""
     folder = Path(tempfile.mkdtemp(prefix=f"bench-report-{history}-"))
     home = folder / "state"
-    # The URI is explicit: init_tracking's mlflow.set_tracking_uri also exports
-    # MLFLOW_TRACKING_URI, which a later Settings() would otherwise pick up.
+    # The URI is explicit, so an MLFLOW_TRACKING_URI in the environment cannot redirect the bench.
     settings = Settings(
         home=home,
         tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
