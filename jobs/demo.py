@@ -35,13 +35,16 @@ DEMO_THRESHOLDS = {
 PHASES: tuple[tuple[str, Sequence[str]], ...] = (
     ("Phase 1: baselines on the core features", (
         "train --phase foundation --model xgboost --feature-set core",
-        "train --phase foundation --model lightgbm --feature-set core")),
+        "train --phase foundation --model lightgbm --feature-set core",
+        "backtest --run best --phase foundation")),
     ("Phase 2: the full feature set and the ensemble", (
         "train --phase advanced --model lightgbm --feature-set full",
-        "train --phase advanced --model ensemble --feature-set full")),
+        "train --phase advanced --model ensemble --feature-set full",
+        "backtest --run best --phase advanced")),
     ("Phase 3: isotonic against Platt calibration", (
         "train --phase calibration --model lightgbm --calibration isotonic",
-        "train --phase calibration --model lightgbm --calibration platt")),
+        "train --phase calibration --model lightgbm --calibration platt",
+        "backtest --run best --phase calibration")),
 )  # fmt: skip
 
 

@@ -11,8 +11,14 @@ from jobs.cli.console import fail, print_json, print_table, status
 from nbaprops.features import FEATURE_SETS
 from nbaprops.models.regressors import MODEL_TYPES, coerce_param
 from nbaprops.settings import TARGETS, Settings
-from nbaprops.tracking.compare import COMPARE_METRICS, best_by_phase, compare_phase
-from nbaprops.tracking.setup import PHASES, UnknownPhaseError, init_tracking, phase_by_key
+from nbaprops.tracking.compare import (
+    COMPARE_METRICS,
+    SOURCE_RUN_TAG,
+    best_by_phase,
+    compare_phase,
+    with_walk_forward,
+)
+from nbaprops.tracking.setup import PHASES, Phase, UnknownPhaseError, init_tracking, phase_by_key
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -128,7 +134,8 @@ def compare_command(
     client = init_tracking(settings)
     try:
         if phase:
-            rows = compare_phase(client, phase_by_key(phase), filter_string, top)
+            found = compare_phase(client, phase_by_key(phase), filter_string, top)
+            rows = [with_walk_forward(client, row) for row in found]
         else:
             rows = best_by_phase(client, filter_string)
     except UnknownPhaseError as exc:
@@ -160,6 +167,13 @@ def _explain_empty(row: dict[str, Any]) -> dict[str, Any]:
 @click.command("backtest")
 @click.option("--model", "model_type", type=click.Choice(MODEL_TYPES), default="xgboost")
 @click.option("--version", "version", default=None, help="Replay a registered version's recipe.")
+@click.option(
+    "--run",
+    "source_run",
+    default=None,
+    help="Replay a training run's recipe: a run id, or 'best' (lowest val_mae of --phase); "
+    "`compare` then shows its walk-forward ROI.",
+)
 @click.option("--seasons", default=None, help="Test seasons, e.g. 2023-24,2024-25 (default: last).")
 @click.option("--start", default=None, help="Test from this date on (YYYY-MM-DD) instead.")
 @click.option("--refit-days", default=30, show_default=True, type=click.IntRange(1, 365))
@@ -181,6 +195,7 @@ def backtest_command(
     settings: Settings,
     model_type: str,
     version: str | None,
+    source_run: str | None,
     seasons: str | None,
     start: str | None,
     refit_days: int,
@@ -213,14 +228,22 @@ def backtest_command(
     params = parse_params(param_pairs)
     feature_set, calibration, target = feature_set_choice, "isotonic", settings.target
     tags: dict[str, str] = {}
-    if version is not None:
-        recipe, tags = _version_recipe(client, version, settings.registered_model)
+    if version is not None and source_run is not None:
+        fail("give --version or --run, not both")
+        return
+    if version is not None or source_run is not None:
+        if version is not None:
+            recipe, tags = _version_recipe(client, version, settings.registered_model)
+        else:
+            recipe, tags = _run_recipe(client, str(source_run), chosen_phase)
         model_type, params = recipe.model_type, {**recipe.params, **params}
         feature_set, calibration, target = recipe.feature_set, recipe.calibration, recipe.target
         if param_pairs or no_line_shopping or edge_threshold != STANDARD_BETTING["edge_threshold"]:
-            # overrides make an experiment on the version, never the version's evidence
+            # overrides make an experiment on the recipe, never its evidence or its compare row
             tags = {**tags, "evidence": "experiment"}
-            tags["experiment_of_version"] = tags.pop("model_version")
+            tags["experiment_of_run"] = tags.pop(SOURCE_RUN_TAG)
+            if "model_version" in tags:
+                tags["experiment_of_version"] = tags.pop("model_version")
     spec = BacktestSpec(
         model_type=model_type,
         params=params,
@@ -320,7 +343,27 @@ def _version_recipe(client: Any, version: str, registered_model: str) -> tuple[A
         fail(f"no version {version} of {registered_model}; see `nbaprops registry list`")
         raise
     recipe = recipe_of_run(client, model_version.run_id)
-    return recipe, {"model_version": str(version), "registered_model": registered_model}
+    tags = {"model_version": str(version), "registered_model": registered_model}
+    return recipe, {**tags, SOURCE_RUN_TAG: model_version.run_id}
+
+
+def _run_recipe(client: Any, run: str, phase: Phase) -> tuple[Any, dict[str, str]]:
+    """The recipe of a training run (an id, or 'best' of `phase`) and the tag linking to it."""
+    from mlflow.exceptions import MlflowException
+
+    from nbaprops.training.recipe import recipe_of_run
+
+    if run == "best":
+        best = compare_phase(client, phase, top=1)
+        if not best:
+            fail(f"no finished training run in {phase.experiment} yet; train one first")
+        run = best[0].run_id
+    try:
+        recipe = recipe_of_run(client, run)
+    except (MlflowException, OSError) as exc:
+        fail(f"run {run} has no training recipe (training_config.json): {exc}")
+        raise
+    return recipe, {SOURCE_RUN_TAG: run}
 
 
 def format_metric(key: str, value: float) -> str:

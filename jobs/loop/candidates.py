@@ -19,6 +19,7 @@ from jobs.daemon.types import JobResult
 from jobs.loop.context import JobContext
 from nbaprops.backtest.tracked import run_tracked_backtest, window_label
 from nbaprops.backtest.walkforward import BacktestSpec
+from nbaprops.tracking.compare import SOURCE_RUN_TAG
 from nbaprops.tracking.setup import phase_by_key
 from nbaprops.training.pipeline import TrainSpec, train_and_log
 from nbaprops.training.recipe import recipe_of_run
@@ -117,7 +118,11 @@ def _backtest_version(ctx: JobContext, version: VersionInfo, start: pd.Timestamp
         ctx.experiment_id(PRODUCTION_PHASE.experiment),
         ctx.run_for,
         feature_set=recipe.feature_set,
-        extra_tags={"model_version": version.version, "registered_model": ctx.model_name},
+        extra_tags={
+            "model_version": version.version,
+            "registered_model": ctx.model_name,
+            SOURCE_RUN_TAG: version.run_id,  # `compare` shows the run's walk-forward figures
+        },
         started_at=ctx.replayed_start,
         client=ctx.client,
     )
