@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,postgres,dask]'
 	touch $(STAMP)
 
-demo: $(STAMP) ## The four phases, then two weeks of the loop: promotion, live scoring, drift, rollback, mailed reports (state in ./.nbaprops)
+demo: $(STAMP) ## The four phases, then three weeks of the loop: promotion, live scoring, drift, rollback, mailed reports (state in ./.nbaprops)
 	$(BIN)/python -m jobs.demo
 
 test: $(STAMP) ## Run the test suite (real MLflow, SMTP and PostgreSQL where the machine has them)

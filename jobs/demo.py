@@ -1,7 +1,7 @@
 """`make demo`: the project's four phases and a few weeks of the self-running loop, in minutes.
 
 Phase 1 trains XGBoost and LightGBM baselines on the core features; Phase 2 the full feature
-set and the ensemble; Phase 3 isotonic against Platt calibration; Phase 4 replays two weeks
+set and the ensemble; Phase 3 isotonic against Platt calibration; Phase 4 replays three weeks
 of the loop (`nbaprops simulate`): a first promotion in the first week, live predictions made
 before each day's games and settled the next morning, a scoring shift the book and the model
 do not know about (induced drift) and the automatic rollback it causes, and the weekly reports
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 START = dt.date(2025, 1, 6)
-DAYS = 15
+DAYS = 22  # three full weeks and the Monday that reports the third, so trends have 3 points
 # Points scale by half from the second Tuesday on; the book keeps quoting the old regime.
 SHIFT = "2025-01-14:1.5"
 # The demo's policy: the packaged one, asking for a smaller point ROI and win rate (a lagging
@@ -111,7 +111,7 @@ def main() -> int:
         print(f"== {title}", flush=True)
         for command in commands:
             nbaprops(command)
-    print("== Phase 4: the walk-forward and the production loop, two weeks", flush=True)
+    print("== Phase 4: the walk-forward and the production loop, three weeks", flush=True)
     mail = home / "demo-mail"
     sink = _mail_sink(mail)
     os.environ.update(
@@ -129,7 +129,7 @@ def main() -> int:
     nbaprops("compare")
     nbaprops("registry list")
     nbaprops("audit")
-    last_week = (START + dt.timedelta(days=DAYS - 1)).isocalendar()
+    last_week = (START + dt.timedelta(days=DAYS - 8)).isocalendar()  # the last full week
     nbaprops(f"report --season --week {last_week.year}-W{last_week.week:02d}")
     mails = sorted((mail / "new").glob("*")) if (mail / "new").exists() else []
     print(f"Weekly reports delivered to the local SMTP sink: {len(mails)} in {mail / 'new'}")

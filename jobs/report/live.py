@@ -104,3 +104,11 @@ def mean_abs_error(settled: pd.DataFrame) -> float | None:
 def roi_of(bets: pd.DataFrame) -> float | None:
     """Profit per unit staked of flat bets, None without bets."""
     return None if bets.empty else float(bets["profit"].sum() / len(bets))
+
+
+def win_rate_of(bets: pd.DataFrame) -> float | None:
+    """Share of the decided flat bets that won (pushes left out), None without any."""
+    decided = bets["profit"] != 0.0 if not bets.empty else pd.Series(dtype=bool)
+    if not decided.any():
+        return None
+    return float((bets.loc[decided, "profit"] > 0.0).mean())

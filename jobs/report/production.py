@@ -116,7 +116,7 @@ def with_live_record(
     status: ProductionStatus | None, week: WeekPoint | None
 ) -> ProductionStatus | None:
     """Fill the live figures the monitoring runs left empty from the week's settled live
-    predictions (MAE over all of them, ROI over the flat -110 bets)."""
+    predictions (MAE over all of them, ROI and win rate over the flat -110 bets)."""
     if status is None or week is None or not week.live_settled:
         return status
     return dataclasses.replace(
@@ -124,4 +124,5 @@ def with_live_record(
         live_settled_count=status.live_settled_count or week.live_settled,
         live_mae=week.live_mae if status.live_mae is None else status.live_mae,
         live_roi=week.live_roi if status.live_roi is None else status.live_roi,
+        live_win_rate=week.live_win_rate if status.live_win_rate is None else status.live_win_rate,
     )

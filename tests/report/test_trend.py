@@ -104,6 +104,8 @@ def test_trend_holds_what_each_week_logged(season: SeasonStore, report: WeeklyRe
     # The drift run's live MAE stands; the ROI it did not log comes from the live predictions.
     assert production.live_mae == pytest.approx(4.91)
     assert production.live_roi == pytest.approx(weeks[LAST].live_roi)
+    assert production.live_win_rate == pytest.approx(weeks[LAST].live_win_rate)
+    assert production.live_win_rate is not None and 0.0 < production.live_win_rate < 1.0
     for week, (roi, lower) in season.champion_roi.items():
         assert (weeks[week].champion_roi, weeks[week].champion_roi_lower) == (
             pytest.approx(roi),

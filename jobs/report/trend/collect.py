@@ -115,6 +115,7 @@ def _live_by_week(settled: pd.DataFrame) -> tuple[dict[str, dict[str, object]], 
             "live_mae": live_record.mean_abs_error(rows),
             "live_bets": len(mine),
             "live_roi": live_record.roi_of(mine),
+            "live_win_rate": live_record.win_rate_of(mine),
             "live_ece": live_record.ece(live_record.reliability_bins(rows)),
         }
     return out, bets

@@ -35,6 +35,7 @@ class WeekPoint:
     live_mae: float | None = None
     live_bets: int = 0
     live_roi: float | None = None
+    live_win_rate: float | None = None
     bankroll_end: float | None = None
     live_ece: float | None = None
 
