@@ -33,17 +33,20 @@ from sqlalchemy.types import TypeDecorator
 
 from governance.decision import Decision
 from nbaprops.statedb.migrate import ensure_state_schema
+from nbaprops.statedb.records import fetch_records
 
-ACTIONS: tuple[str, ...] = (
+# The actions that are governance decisions on a version (what reports list as decisions).
+DECISION_ACTIONS: tuple[str, ...] = (
     "evaluate",
     "promote",
     "reject",
     "force",
     "rollback",
     "archive",
-    "register",
-    "repair",
 )
+# Every action the trail accepts: the decisions, plus registering a version and repairing an
+# interrupted move.
+ACTIONS: tuple[str, ...] = (*DECISION_ACTIONS, "register", "repair")
 
 
 class AuditError(ValueError):
@@ -237,27 +240,12 @@ class AuditTrail:
         return self._fetch(query)
 
     def _fetch(self, query: Any) -> list[AuditEntry]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [
-            AuditEntry(
-                at=row["at"],
-                actor=row["actor"],
-                action=row["action"],
-                model_name=row["model_name"],
-                version=row["version"],
-                from_state=row["from_state"],
-                to_state=row["to_state"],
-                decision=None if row["decision"] is None else json.loads(row["decision"]),
-                reason=row["reason"],
-                id=row["id"],
-            )
-            for row in rows
-        ]
+        return fetch_records(self.engine, query, AuditEntry, {"decision": json.loads})
 
 
 __all__ = [
     "ACTIONS",
+    "DECISION_ACTIONS",
     "AuditEntry",
     "AuditError",
     "AuditTrail",

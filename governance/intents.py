@@ -40,6 +40,7 @@ from sqlalchemy import (
 from governance.audit import AuditEntry, UtcDateTime, audit_entry, insert_entry
 from governance.intent_steps import IntentError, Step, apply_step, entry_from_step
 from nbaprops.statedb.migrate import ensure_state_schema
+from nbaprops.statedb.records import fetch_records
 
 StepHook = Callable[[int], None]
 
@@ -111,20 +112,13 @@ def pending_intents(engine: Engine, model_name: str | None = None) -> list[Inten
     query = select(registry_intents).where(registry_intents.c.completed_at.is_(None))
     if model_name is not None:
         query = query.where(registry_intents.c.model_name == model_name)
-    with engine.connect() as conn:
-        rows = conn.execute(query.order_by(registry_intents.c.id)).mappings().all()
-    return [
-        Intent(
-            id=row["id"],
-            created_at=row["created_at"],
-            model_name=row["model_name"],
-            version=row["version"],
-            kind=row["kind"],
-            steps=tuple(json.loads(row["steps"])),
-            completed_at=row["completed_at"],
-        )
-        for row in rows
-    ]
+    query = query.order_by(registry_intents.c.id)
+    return fetch_records(engine, query, Intent, {"steps": _decode_steps})
+
+
+def _decode_steps(text: str) -> tuple[Step, ...]:
+    """The stored JSON list of an intent's steps, as the tuple `Intent.steps` holds."""
+    return tuple(json.loads(text))
 
 
 def complete_intent(

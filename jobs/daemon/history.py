@@ -19,6 +19,7 @@ from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Te
 from governance.audit import UtcDateTime
 from jobs.daemon.types import HISTORY_STATUSES, HistoryStatus
 from nbaprops.statedb.migrate import ensure_state_schema
+from nbaprops.statedb.records import fetch_records
 
 HEARTBEAT_NAME = "scheduler"
 
@@ -285,33 +286,9 @@ class JobHistory:
         """The daemon's latest heartbeat, or None if no daemon ever ran (or no table yet)."""
         if not sa.inspect(self.engine).has_table(heartbeat.name):
             return None
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(heartbeat).where(heartbeat.c.name == HEARTBEAT_NAME))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            return None
-        return Heartbeat(row["beat_at"], row["started_at"], row["pid"], row["host"], row["state"])
+        query = sa.select(heartbeat).where(heartbeat.c.name == HEARTBEAT_NAME)
+        beats = fetch_records(self.engine, query, Heartbeat)
+        return beats[0] if beats else None
 
     def _fetch(self, query: Any) -> list[HistoryRow]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [
-            HistoryRow(
-                id=row["id"],
-                job=row["job"],
-                run_for=row["run_for"],
-                trigger=row["trigger"],
-                scheduled_at=row["scheduled_at"],
-                started_at=row["started_at"],
-                ended_at=row["ended_at"],
-                status=row["status"],
-                summary=None if row["summary"] is None else json.loads(row["summary"]),
-                error=row["error"],
-                pid=row["pid"],
-                host=row["host"],
-            )
-            for row in rows
-        ]
+        return fetch_records(self.engine, query, HistoryRow, {"summary": json.loads})

@@ -16,20 +16,13 @@ from dataclasses import dataclass
 
 from mlflow.entities import Run
 
-from governance.audit import AuditEntry
+from governance.audit import DECISION_ACTIONS, AuditEntry
 from jobs.report.model import DecisionRow, DriftRow, PhaseBest, RunRef, RunsByPhase
 from jobs.report.queries import MONITORING_PHASE, from_ms, is_top_level
 from nbaprops.tracking.setup import PHASES
 
-# Audit actions that are governance decisions (registrations are listed with the models).
-DECISION_ACTIONS: tuple[str, ...] = (
-    "evaluate",
-    "promote",
-    "reject",
-    "force",
-    "rollback",
-    "archive",
-)
+# The verdict word of each of the trail's DECISION_ACTIONS (registrations are listed with the
+# models, not as decisions).
 _ACTION_VERDICTS = {
     "evaluate": "evaluated",
     "promote": "promoted",
