@@ -83,21 +83,24 @@ PRODUCTION_JOBS: tuple[JobSpec, ...] = (
             "Resend reports waiting in the outbox, oldest first."),
 )  # fmt: skip
 
+
+def _fault_job(name: str, function: str, heavy: bool, description: str) -> JobSpec:
+    """A fault-injection job: a function of jobs.daemon.faults, never scheduled by default,
+    given one minute."""
+    return JobSpec(name, f"jobs.daemon.faults:{function}", None, MINUTE, heavy,
+                   f"Fault injection: {description}", fault=True)  # fmt: skip
+
+
 FAULT_JOBS: tuple[JobSpec, ...] = (
-    JobSpec("fault_raise", "jobs.daemon.faults:raise_error", None, MINUTE, True,
-            "Fault injection: raises.", fault=True),
-    JobSpec("fault_hang", "jobs.daemon.faults:hang", None, MINUTE, True,
-            "Fault injection: never returns (optionally ignores SIGTERM).", fault=True),
-    JobSpec("fault_hang_in_run", "jobs.daemon.faults:hang_in_mlflow_run", None, MINUTE, True,
-            "Fault injection: opens an MLflow run, then never returns.", fault=True),
-    JobSpec("fault_sleep", "jobs.daemon.faults:sleep_then_succeed", None, MINUTE, True,
-            "Fault injection: sleeps, then succeeds.", fault=True),
-    JobSpec("fault_marker", "jobs.daemon.faults:write_marker", None, MINUTE, True,
-            "Fault injection: appends a marker line and succeeds.", fault=True),
-    JobSpec("fault_marker_light", "jobs.daemon.faults:write_marker", None, MINUTE, False,
-            "Fault injection: the marker job, run in the daemon's thread.", fault=True),
-    JobSpec("fault_hang_light", "jobs.daemon.faults:hang", None, MINUTE, False,
-            "Fault injection: a job thread that never returns.", fault=True),
+    _fault_job("fault_raise", "raise_error", True, "raises."),
+    _fault_job("fault_hang", "hang", True, "never returns (optionally ignores SIGTERM)."),
+    _fault_job("fault_hang_in_run", "hang_in_mlflow_run", True,
+               "opens an MLflow run, then never returns."),
+    _fault_job("fault_sleep", "sleep_then_succeed", True, "sleeps, then succeeds."),
+    _fault_job("fault_marker", "write_marker", True, "appends a marker line and succeeds."),
+    _fault_job("fault_marker_light", "write_marker", False,
+               "the marker job, run in the daemon's thread."),
+    _fault_job("fault_hang_light", "hang", False, "a job thread that never returns."),
 )  # fmt: skip
 
 

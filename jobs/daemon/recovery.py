@@ -126,14 +126,7 @@ def _running_runs(client: Any, extra_filter: str = "") -> list[Any]:
 
 def fail_runs_of_job_run(settings: Settings, row_id: int, now: dt.datetime) -> list[str]:
     """Mark FAILED the MLflow runs a killed job run left RUNNING."""
-    if not tracking_store_exists(settings):
-        return []
-    client = _client(settings)
-    runs = _running_runs(client, f"tags.`{RUN_TAG_JOB_RUN}` = '{row_id}'")
-    end_ms = int(now.timestamp() * 1000)
-    for run in runs:
-        _fail_run(client, run.info.run_id, end_ms)
-    return [run.info.run_id for run in runs]
+    return _fail_running_runs_tagged(settings, RUN_TAG_JOB_RUN, str(row_id), now)
 
 
 def fail_runs_left_by_job(settings: Settings, job: str, now: dt.datetime) -> list[str]:
@@ -143,10 +136,20 @@ def fail_runs_left_by_job(settings: Settings, job: str, now: dt.datetime) -> lis
     A run is left RUNNING when the tracking store went down before the job could end it (the
     job then failed on the outage); the next run of the job closes it once the store is back.
     """
+    return _fail_running_runs_tagged(settings, RUN_TAG_JOB, job, now)
+
+
+def _fail_running_runs_tagged(
+    settings: Settings, tag: str, value: str, now: dt.datetime
+) -> list[str]:
+    """Mark FAILED, ended at `now`, the RUNNING project runs whose `tag` is `value`; their ids.
+
+    Nothing to do (an empty list) when the tracking store was never created.
+    """
     if not tracking_store_exists(settings):
         return []
     client = _client(settings)
-    runs = _running_runs(client, f"tags.`{RUN_TAG_JOB}` = '{job}'")
+    runs = _running_runs(client, f"tags.`{tag}` = '{value}'")
     end_ms = int(now.timestamp() * 1000)
     for run in runs:
         _fail_run(client, run.info.run_id, end_ms)
