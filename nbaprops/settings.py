@@ -135,9 +135,7 @@ class Settings(BaseSettings):
     @property
     def resolved_tracking_uri(self) -> str:
         """MLflow tracking URI: explicit setting, else the embedded SQLite store in home."""
-        if self.tracking_uri:
-            return self.tracking_uri
-        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+        return self.tracking_uri or self._embedded_sqlite_url("mlflow.db")
 
     @property
     def resolved_artifact_root(self) -> Path:
@@ -147,9 +145,11 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         """SQLAlchemy URL of the project's own state (job store, job history, audit)."""
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.home / 'state.db').resolve()}"
+        return self.database_url or self._embedded_sqlite_url("state.db")
+
+    def _embedded_sqlite_url(self, file_name: str) -> str:
+        """The SQLAlchemy URL of a SQLite file in home: the embedded stores' default."""
+        return f"sqlite:///{(self.home / file_name).resolve()}"
 
     @property
     def outbox_dir(self) -> Path:

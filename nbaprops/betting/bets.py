@@ -14,22 +14,11 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from nbaprops.betting.ledger import LEDGER_COLUMNS, BetLedger
+from nbaprops.betting.ledger import LEDGER_COLUMNS, QUOTE_COLUMNS, BetLedger
 from nbaprops.betting.metrics import closing_line_value, kelly_fraction, line_clv
 from nbaprops.betting.odds import net_payout, vig_free_probabilities
 
-PROPS_REQUIRED: tuple[str, ...] = (
-    "game_date",
-    "player_id",
-    "player_name",
-    "market",
-    "bookmaker",
-    "line",
-    "over_price",
-    "under_price",
-    "p_over",
-    "actual",
-)
+PROPS_REQUIRED: tuple[str, ...] = (*QUOTE_COLUMNS, "over_price", "under_price", "p_over", "actual")
 PROPS_OPTIONAL: tuple[str, ...] = ("p_push", "close_line", "close_over_price", "close_under_price")
 PROP_KEY: list[str] = ["game_date", "player_id", "market"]
 

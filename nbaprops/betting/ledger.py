@@ -23,13 +23,18 @@ from nbaprops.betting.uncertainty import (
     win_rate_p_value,
 )
 
-LEDGER_COLUMNS: tuple[str, ...] = (
+# The quote a bet is placed on: which player's prop on which day, at which book and line. The
+# simulator's props frame starts with these columns and every ledger row carries them over.
+QUOTE_COLUMNS: tuple[str, ...] = (
     "game_date",
     "player_id",
     "player_name",
     "market",
     "bookmaker",
     "line",
+)
+LEDGER_COLUMNS: tuple[str, ...] = (
+    *QUOTE_COLUMNS,
     "side",
     "price",
     "p_model",

@@ -24,6 +24,7 @@ from nbaprops.data.validate import (
     parse_dates,
     parse_numbers,
     read_table,
+    require_columns,
 )
 from nbaprops.data.validate_games import TARGET_STATS, parse_games
 from nbaprops.data.validate_lines import parse_lines
@@ -130,10 +131,7 @@ def _read_truth(path: Path) -> pd.DataFrame:
     """truth.csv of generated data: keys plus numeric true_mean_*/true_median_* columns."""
     raw = read_table(path, "the synthetic truth (true_mean_*, true_median_*)")
     log = ProblemLog(str(path))
-    for key in TRUTH_KEY:
-        if key not in raw.columns:
-            log.add(1, None, f"column {key} is missing; truth.csv is written by `data generate`")
-    log.raise_if_any()
+    require_columns(raw, TRUTH_KEY, log, "truth.csv is written by `data generate`")
     rows = raw[LINE]
     truth = pd.DataFrame(
         {

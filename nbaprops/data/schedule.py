@@ -8,7 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from nbaprops.data.feed import SCHEDULE_COLUMNS
-from nbaprops.data.validate import LINE, ProblemLog, clean_text, parse_dates, read_table
+from nbaprops.data.validate import (
+    LINE,
+    ProblemLog,
+    clean_text,
+    parse_dates,
+    read_table,
+    require_columns,
+)
 
 SCHEDULE_FILE = "schedule.csv"
 REQUIRED = ("game_date", "home_team", "away_team")
@@ -19,10 +26,7 @@ def read_schedule(path: Path) -> pd.DataFrame:
     raw = read_table(path, "the schedule (game_date, game_id, home_team, away_team)")
     raw.columns = [str(c).strip().lower().replace(" ", "_") for c in raw.columns]
     log = ProblemLog(str(path))
-    for column in REQUIRED:
-        if column not in raw.columns:
-            log.add(1, None, f"column {column} is missing; see docs/data-schema.md")
-    log.raise_if_any()
+    require_columns(raw, REQUIRED, log, "see docs/data-schema.md")
     rows = raw[LINE]
     out = pd.DataFrame({"game_date": parse_dates(raw["game_date"], rows, "game_date", log)})
     for column in ("home_team", "away_team"):

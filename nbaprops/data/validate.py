@@ -23,6 +23,13 @@ from nbaprops.data.errors import DataValidationError, Problem
 # Name of the column that carries each row's line number in the file (header = line 1).
 LINE = "__line__"
 DATE_DTYPE: Final = "datetime64[ns]"
+# Header aliases of the columns that say whose row of which day it is; games.csv and lines.csv
+# accept the same ones.
+PLAYER_DAY_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
+    "game_date": ("game_date", "date", "gamedate"),
+    "player_id": ("player_id", "playerid", "person_id"),
+    "player_name": ("player_name", "player", "name"),
+}
 _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _MINUTES_SECONDS = re.compile(r"^\s*(\d+):([0-5]\d)(?:\.\d+)?\s*$")
 _FLAG_VALUES = {
@@ -151,6 +158,17 @@ def resolve_columns(
             continue
         found[canonical] = str(header)
     return found
+
+
+def require_columns(
+    frame: pd.DataFrame, columns: Iterable[str], log: ProblemLog, hint: str
+) -> None:
+    """Stop at once when a column is absent: one problem per missing column, on the header line,
+    whose message ends with `hint` (where the column should come from)."""
+    for column in columns:
+        if column not in frame.columns:
+            log.add(1, None, f"column {column} is missing; {hint}")
+    log.raise_if_any()
 
 
 def describe_aliases(canonical: str, aliases: Mapping[str, Iterable[str]]) -> str:

@@ -17,6 +17,7 @@ from nbaprops.data.feed import GAME_COLUMNS, GAME_OPTIONAL, STAT_COLUMNS
 from nbaprops.data.player_names import ids_from_names, ids_from_text
 from nbaprops.data.validate import (
     LINE,
+    PLAYER_DAY_ALIASES,
     ProblemLog,
     blank,
     clean_text,
@@ -30,9 +31,7 @@ from nbaprops.data.validate import (
 from nbaprops.seasons import SeasonError, parse_season, season_label, season_of
 
 GAME_ALIASES: dict[str, tuple[str, ...]] = {
-    "game_date": ("game_date", "date", "gamedate"),
-    "player_id": ("player_id", "playerid", "person_id"),
-    "player_name": ("player_name", "player", "name"),
+    **PLAYER_DAY_ALIASES,
     "game_id": ("game_id", "gameid"),
     "season": ("season", "season_id", "season_year"),
     "team": ("team", "team_abbreviation", "tm", "team_abbr"),

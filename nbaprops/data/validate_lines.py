@@ -16,6 +16,7 @@ from nbaprops.data.player_names import ids_from_text, normalise_name
 from nbaprops.data.validate import (
     DATE_DTYPE,
     LINE,
+    PLAYER_DAY_ALIASES,
     Distinct,
     ProblemLog,
     blank,
@@ -29,9 +30,7 @@ from nbaprops.data.validate import (
 from nbaprops.data.validate_games import GameLog
 
 LINE_ALIASES: dict[str, tuple[str, ...]] = {
-    "game_date": ("game_date", "date", "gamedate"),
-    "player_id": ("player_id", "playerid", "person_id"),
-    "player_name": ("player_name", "player", "name"),
+    **PLAYER_DAY_ALIASES,
     "market": ("market", "stat", "prop"),
     "line": ("line", "point"),
     "over_price": ("over_price", "over_odds", "over"),
