@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.decorators import FC
 
 from jobs.cli.fetch import fetch_command
 from nbaprops.data.csv_source import CsvSource
@@ -24,6 +25,11 @@ from nbaprops.seasons import SeasonError, parse_season
 from nbaprops.settings import TARGETS, Settings
 
 BAD_INPUT_EXIT_CODE = 2
+
+
+def _required_path(flag: str, name: str, help_text: str) -> Callable[[FC], FC]:
+    """A required option naming a file or folder, given to the command as a Path."""
+    return click.option(flag, name, required=True, type=click.Path(path_type=Path), help=help_text)
 
 
 @click.group("data")
@@ -60,13 +66,7 @@ def parse_season_list(text: str) -> list[str]:
 
 
 @data_group.command("generate")
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="New folder to write games.csv, lines.csv and truth.csv into.",
-)
+@_required_path("--out", "out_dir", "New folder to write games.csv, lines.csv and truth.csv into.")
 @click.option("--seed", type=int, default=None, help="Random seed [default: NBAPROPS_SEED].")
 @click.option(
     "--teams", type=click.IntRange(2, 30), default=None, help="Teams [default: NBAPROPS_TEAMS]."
@@ -141,20 +141,10 @@ def validate(
 
 
 @data_group.command("import")
-@click.option(
-    "--games",
-    "games_file",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Game logs as they come (NBA.com box scores, or date/player/PRA).",
+@_required_path(
+    "--games", "games_file", "Game logs as they come (NBA.com box scores, or date/player/PRA)."
 )
-@click.option(
-    "--lines",
-    "lines_file",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Sportsbook lines as an odds API scrape writes them.",
-)
+@_required_path("--lines", "lines_file", "Sportsbook lines as an odds API scrape writes them.")
 @click.option(
     "--market",
     type=click.Choice(TARGETS),
@@ -183,13 +173,7 @@ def validate(
     show_default=True,
     help="Price format; auto decides per file.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The data folder to add to (NBAPROPS_DATA reads it).",
-)
+@_required_path("--out", "out_dir", "The data folder to add to (NBAPROPS_DATA reads it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the join report as JSON.")
 def import_command(
     games_file: Path,
