@@ -1,16 +1,20 @@
 """Run walk-forward folds in parallel: a local process pool (default) or Dask.
 
-Both executors run the same pure `run_fold`, ship the prepared data once (pool initializer, or
-one Dask scatter to every worker) rather than once per fold, never recompute features inside a
-fold, and return the results in fold order, so a seed gives the same backtest wherever it runs.
+Both executors run the same pure `run_fold`, ship the prepared data once (one file every pool
+worker reads, or one Dask scatter to every worker) rather than once per fold, never recompute
+features inside a fold, and return the results in fold order, so a seed gives the same backtest
+wherever it runs. What is shipped is `fold_data`: the lines of the target market only.
 Dask is an optional extra (`pip install 'nbaprops[dask]'`), imported only when chosen.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import pickle
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 
 from nbaprops.backtest.folds import FoldResult, FoldSpec, run_fold
 from nbaprops.distributed import (
@@ -30,9 +34,20 @@ _WORKER_DATA: PreparedData | None = None
 Progress = Callable[[FoldResult, int, int], None]
 
 
-def _init_worker(data: PreparedData) -> None:
+def fold_data(data: PreparedData) -> PreparedData:
+    """The data a fold reads: a fold fits and scores the target market's lines only, so the
+    other markets' (three quarters of a four-market feed) are not shipped to the workers."""
+    lines = data.lines
+    if "market" in lines:
+        lines = lines[lines["market"] == data.target].reset_index(drop=True)
+    return replace(data, lines=lines)
+
+
+def _init_worker(path: str) -> None:
+    """Read the pool's data file once per worker (a pipe per worker would carry it again)."""
     global _WORKER_DATA
-    _WORKER_DATA = data
+    with open(path, "rb") as handle:
+        _WORKER_DATA = pickle.load(handle)
 
 
 def _run_in_worker(index: int, fold: Fold, spec: FoldSpec) -> FoldResult:
@@ -76,16 +91,21 @@ def _iter_local_results(
             yield run_fold(i, fold, data, spec)
         return
     # forkserver: boosters' OpenMP thread pools do not survive fork() in the parent's state.
+    # The server imports the fold code once; each worker is forked from it, imports done.
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(folds)),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(data,),
-    ) as pool:
-        futures = [pool.submit(_run_in_worker, i, fold, spec) for i, fold in enumerate(folds)]
-        for future in as_completed(futures):
-            yield future.result()
+    context.set_forkserver_preload(["nbaprops.backtest.folds"])
+    with tempfile.NamedTemporaryFile(prefix="nbaprops-folds-", suffix=".pkl") as shipped:
+        pickle.dump(fold_data(data), shipped, protocol=pickle.HIGHEST_PROTOCOL)
+        shipped.flush()
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(folds)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(shipped.name,),
+        ) as pool:
+            futures = [pool.submit(_run_in_worker, i, fold, spec) for i, fold in enumerate(folds)]
+            for future in as_completed(futures):
+                yield future.result()
 
 
 def _iter_dask_results(
@@ -99,7 +119,7 @@ def _iter_dask_results(
     if not folds:
         return
     with dask_client(address, n_workers=min(workers, len(folds))) as client:
-        shared = client.scatter(data, broadcast=True, hash=False)
+        shared = client.scatter(fold_data(data), broadcast=True, hash=False)
         futures = [
             client.submit(run_fold, i, fold, shared, spec, pure=False)
             for i, fold in enumerate(folds)

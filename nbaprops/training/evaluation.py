@@ -117,3 +117,10 @@ def evaluate(
         calibration_curves=curves,
         confusion=confusion,
     )
+
+
+def training_metrics(fitted: FittedPropsModel, X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
+    """The in-sample figures (train_mae, train_rmse, train_r2, train_mape) over the whole
+    training window: set beside the validation figures, how far the model fits its own rows
+    better than unseen ones."""
+    return regression_metrics(y, fitted.predict(X), "train")

@@ -3,8 +3,9 @@
 The fit and its evaluation are plain functions (fit.py, evaluation.py); this module only
 decides what goes into MLflow and in which run, and keeps tracking cheap: what autologging
 would record (booster params, per-iteration curve, importance tables) read off the fitted
-booster and written with the run's metrics in a few batched calls, the plots and tables drawn
-in a forked process while the model is logged, one artifact upload, pinned pip requirements.
+booster and written with the run's metrics in a few batched calls; the plots and tables drawn
+in forked processes beside this one's work (the fit's during the evaluation, the evaluation's
+while the model is logged); one artifact upload; pinned pip requirements.
 """
 
 from __future__ import annotations
@@ -46,11 +47,10 @@ from nbaprops.tracking.runlog import (
     write_json,
 )
 from nbaprops.tracking.setup import phase_by_key
-from nbaprops.training.evaluation import Evaluation, evaluate
+from nbaprops.training.evaluation import Evaluation, evaluate, training_metrics
 from nbaprops.training.fit import FittedPropsModel, MemberHook, fit_props_model
 from nbaprops.training.prepare import PreparedData
 from nbaprops.training.props import props_for_rows
-from nbaprops.training.regression_metrics import regression_metrics
 
 MIN_HISTORY_GAMES = 3
 
@@ -211,35 +211,26 @@ def _start_in_fork(work: Callable[[], None]) -> Callable[[], None]:
     return wait
 
 
-def _write_artifacts(
+def _write_fit_artifacts(
     folder: Path,
     data: PreparedData,
     fitted: FittedPropsModel,
-    evaluation: Evaluation,
     config: dict[str, Any],
-    plots_by_kind: bool = True,
+    plots_by_kind: bool,
 ) -> None:
+    """What the fit alone decides: importances, the feature list, the config, the
+    probability layer. Drawn while the evaluation runs."""
     importance = importance_of(fitted.model, fitted.feature_names)
     feature_importance_plot(importance, folder / "feature_importance.png")
-    if plots_by_kind:
-        for kind, table in booster_importances(fitted.model).items():
-            write_json(folder / f"feature_importance_{kind}.json", table)
+    importance.rename("importance").to_csv(folder / "feature_importance.csv", index_label="feature")
+    for kind, table in booster_importances(fitted.model).items():
+        write_json(folder / f"feature_importance_{kind}.json", table)
+        if plots_by_kind:
             feature_importance_plot(
                 pd.Series(table, dtype=float),
                 folder / f"feature_importance_{kind}.png",
                 title=f"Feature importance ({kind})",
             )
-    preds = evaluation.predictions
-    residuals_plot(
-        preds["actual"].to_numpy(), preds["prediction"].to_numpy(), folder / "residuals.png"
-    )
-    calibration_plot(evaluation.calibration_curves, folder / "calibration_curve.png")
-    confusion_matrix_plot(evaluation.confusion, folder / "confusion_matrix.png")
-    for season, part in preds.groupby("season"):
-        part.to_csv(folder / f"predictions_{metric_suffix(str(season))}.csv", index=False)
-    evaluation.props.to_csv(folder / "prop_probabilities.csv", index=False)
-    evaluation.errors.to_csv(folder / "error_analysis.csv", index=False)
-    importance.rename("importance").to_csv(folder / "feature_importance.csv", index_label="feature")
     write_json(
         folder / "features.json",
         {
@@ -270,6 +261,20 @@ def _write_artifacts(
         "tier_calibrators": fitted.tier_calibrators,
     }
     (folder / "probability_layer.pkl").write_bytes(pickle.dumps(layer))
+
+
+def _write_evaluation_artifacts(folder: Path, evaluation: Evaluation) -> None:
+    """The validation window's plots and tables. Drawn while the model is logged."""
+    preds = evaluation.predictions
+    residuals_plot(
+        preds["actual"].to_numpy(), preds["prediction"].to_numpy(), folder / "residuals.png"
+    )
+    calibration_plot(evaluation.calibration_curves, folder / "calibration_curve.png")
+    confusion_matrix_plot(evaluation.confusion, folder / "confusion_matrix.png")
+    for season, part in preds.groupby("season"):
+        part.to_csv(folder / f"predictions_{metric_suffix(str(season))}.csv", index=False)
+    evaluation.props.to_csv(folder / "prop_probabilities.csv", index=False)
+    evaluation.errors.to_csv(folder / "error_analysis.csv", index=False)
 
 
 def split_rows(data: PreparedData, spec: TrainSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -309,7 +314,6 @@ def train_and_log(
     )
     train_props = props_for_rows(seg.iloc[train].reset_index(drop=True), data.lines, data.target)
     val_seg = seg.iloc[val].reset_index(drop=True)
-    val_props = props_for_rows(val_seg, data.lines, data.target)
     baseline = data.baseline.copy()
     baseline[np.isnan(baseline)] = float(np.mean(y[train]))
     config = {
@@ -364,38 +368,45 @@ def train_and_log(
             executor=spec.executor,
             dask_address=spec.dask_address,
         )
-        evaluation = evaluate(
-            fitted,
-            X.iloc[val].reset_index(drop=True),
-            y[val],
-            val_seg,
-            val_props,
-            baseline[val],
-            None if data.oracle is None else data.oracle[val],
-        )
         with tempfile.TemporaryDirectory() as tmp:
-            # the plots and tables are drawn in a forked process while this one logs the model
-            wait_for_artifacts = _start_in_fork(
-                lambda: _write_artifacts(
-                    Path(tmp), data, fitted, evaluation, config, spec.importance_plots
-                )
+            folder = Path(tmp)
+            # the artifacts are drawn in forked processes, each beside work of this one: the
+            # fit's while the model is evaluated, the evaluation's while the model is logged
+            wait_for_fit_artifacts = _start_in_fork(
+                lambda: _write_fit_artifacts(folder, data, fitted, config, spec.importance_plots)
             )
             try:
-                info = _log_model(fitted, X.iloc[val])
-                train_pred = fitted.predict(X.iloc[train])
-                mlflow.log_input(
-                    MetaDataset(  # type: ignore[abstract]
-                        CodeDatasetSource({"source": data.source, "target": data.target}),
-                        name=f"{data.source}-{data.target}",
-                        digest=data.feed_digest,
-                    ),
-                    context="training",
+                val_props = props_for_rows(val_seg, data.lines, data.target)
+                evaluation = evaluate(
+                    fitted,
+                    X.iloc[val].reset_index(drop=True),
+                    y[val],
+                    val_seg,
+                    val_props,
+                    baseline[val],
+                    None if data.oracle is None else data.oracle[val],
                 )
+                train_metrics = training_metrics(fitted, X.iloc[train], y[train])
+                wait_for_evaluation_artifacts = _start_in_fork(
+                    lambda: _write_evaluation_artifacts(folder, evaluation)
+                )
+                try:
+                    info = _log_model(fitted, X.iloc[val])
+                    mlflow.log_input(
+                        MetaDataset(  # type: ignore[abstract]
+                            CodeDatasetSource({"source": data.source, "target": data.target}),
+                            name=f"{data.source}-{data.target}",
+                            digest=data.feed_digest,
+                        ),
+                        context="training",
+                    )
+                finally:
+                    wait_for_evaluation_artifacts()
             finally:
-                wait_for_artifacts()
-            mlflow.log_artifacts(tmp)
+                wait_for_fit_artifacts()
+            client.log_artifacts(run_id, tmp)
         metrics = dict(evaluation.metrics)
-        metrics.update(regression_metrics(y[train], train_pred, "train"))
+        metrics.update(train_metrics)
         metrics.update(
             {
                 "n_features": float(len(fitted.feature_names)),
