@@ -9,19 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nbaprops.betting.metrics import (
-    brier_score,
-    calibration_curve_points,
-    closing_line_value,
-    expected_calibration_error,
-    kelly_fraction,
-    line_clv,
-    max_drawdown,
-    roi,
-    sharpe_ratio,
-    sharpness,
-    win_rate,
-)
+from nbaprops.betting import metrics
 
 
 @pytest.mark.parametrize(
@@ -34,14 +22,14 @@ from nbaprops.betting.metrics import (
     ],
 )
 def test_brier_score(p: list[float], y: list[int], expected: float) -> None:
-    assert brier_score(p, y) == pytest.approx(expected)
+    assert metrics.brier_score(p, y) == pytest.approx(expected)
 
 
 def test_ece_and_curve_on_a_hand_sample() -> None:
     p, y = [0.15, 0.15, 0.85, 0.85], [0, 1, 1, 1]
     # bin 1: |0.15 - 0.5| x 2/4; bin 8: |0.85 - 1| x 2/4
-    assert expected_calibration_error(p, y) == pytest.approx(0.25)
-    points = calibration_curve_points(p, y)
+    assert metrics.expected_calibration_error(p, y) == pytest.approx(0.25)
+    points = metrics.calibration_curve_points(p, y)
     assert list(points.columns) == ["bin_centre", "mean_p", "mean_y", "count"]
     np.testing.assert_allclose(points["bin_centre"], [0.15, 0.85])
     np.testing.assert_allclose(points["mean_y"], [0.5, 1.0])
@@ -49,9 +37,9 @@ def test_ece_and_curve_on_a_hand_sample() -> None:
 
 
 def test_probability_one_falls_in_the_top_bin() -> None:
-    points = calibration_curve_points([1.0, 0.95], [1, 1])
+    points = metrics.calibration_curve_points([1.0, 0.95], [1, 1])
     assert points["bin_centre"].tolist() == [0.95]
-    assert expected_calibration_error([1.0, 0.95], [1, 1]) == pytest.approx(0.025)
+    assert metrics.expected_calibration_error([1.0, 0.95], [1, 1]) == pytest.approx(0.025)
 
 
 def test_ece_is_small_when_calibrated_and_large_when_not() -> None:
@@ -59,27 +47,27 @@ def test_ece_is_small_when_calibrated_and_large_when_not() -> None:
     p = rng.uniform(0.2, 0.8, 20000)
     calibrated = (rng.random(p.size) < p).astype(float)
     coin_flips = (rng.random(p.size) < 0.5).astype(float)
-    assert expected_calibration_error(p, calibrated) < 0.015
-    assert expected_calibration_error(p, coin_flips) > 0.12
+    assert metrics.expected_calibration_error(p, calibrated) < 0.015
+    assert metrics.expected_calibration_error(p, coin_flips) > 0.12
 
 
 def test_sharpness_catches_the_always_half_model() -> None:
-    assert sharpness([0.5] * 10) == 0.0
-    assert sharpness([0.4, 0.6]) == pytest.approx(0.1)
+    assert metrics.sharpness([0.5] * 10) == 0.0
+    assert metrics.sharpness([0.4, 0.6]) == pytest.approx(0.1)
 
 
 def test_roi_and_win_rate() -> None:
     profit, stake = [100 / 11, -10.0, 0.0], [10.0, 10.0, 10.0]
-    assert roi(profit, stake) == pytest.approx((100 / 11 - 10) / 30)
-    assert math.isnan(roi([], []))
-    assert win_rate(["win", "loss", "push", "win"]) == pytest.approx(2 / 3)
-    assert math.isnan(win_rate(["push"]))
+    assert metrics.roi(profit, stake) == pytest.approx((100 / 11 - 10) / 30)
+    assert math.isnan(metrics.roi([], []))
+    assert metrics.win_rate(["win", "loss", "push", "win"]) == pytest.approx(2 / 3)
+    assert math.isnan(metrics.win_rate(["push"]))
 
 
 def test_flat_minus_110_roi_identity() -> None:
     wins, losses = 56, 44  # ROI = WR x 1.9091 - 1
     profit = [10 / 1.1] * wins + [-10.0] * losses
-    assert roi(profit, [10.0] * 100) == pytest.approx(0.56 * (1 + 1 / 1.1) - 1)
+    assert metrics.roi(profit, [10.0] * 100) == pytest.approx(0.56 * (1 + 1 / 1.1) - 1)
 
 
 @pytest.mark.parametrize(
@@ -93,12 +81,12 @@ def test_flat_minus_110_roi_identity() -> None:
     ],
 )
 def test_max_drawdown(curve: list[float], expected: float) -> None:
-    assert max_drawdown(curve) == pytest.approx(expected)
+    assert metrics.max_drawdown(curve) == pytest.approx(expected)
 
 
 def test_drawdown_needs_a_positive_start() -> None:
     with pytest.raises(ValueError, match="prepend the initial bankroll"):
-        max_drawdown([0.0, 10.0])
+        metrics.max_drawdown([0.0, 10.0])
 
 
 @given(
@@ -106,18 +94,18 @@ def test_drawdown_needs_a_positive_start() -> None:
     steps=st.lists(st.floats(0, 1e6), min_size=0, max_size=50),
 )
 def test_drawdown_of_a_non_negative_curve_is_a_fraction(start: float, steps: list[float]) -> None:
-    assert 0.0 <= max_drawdown([start, *steps]) <= 1.0
+    assert 0.0 <= metrics.max_drawdown([start, *steps]) <= 1.0
 
 
 def test_sharpe_ratio_convention() -> None:
     returns = [0.01, -0.01, 0.02, 0.0]
     # mean 0.005, sample SD sqrt(0.0005 / 3) = 0.0129099; x sqrt(165)
-    assert sharpe_ratio(returns) == pytest.approx(4.97494, abs=1e-4)
-    assert sharpe_ratio(returns, days_per_year=252) == pytest.approx(
+    assert metrics.sharpe_ratio(returns) == pytest.approx(4.97494, abs=1e-4)
+    assert metrics.sharpe_ratio(returns, days_per_year=252) == pytest.approx(
         0.005 / math.sqrt(0.0005 / 3) * math.sqrt(252)
     )
-    assert math.isnan(sharpe_ratio([0.01]))
-    assert math.isnan(sharpe_ratio([0.01, 0.01]))
+    assert math.isnan(metrics.sharpe_ratio([0.01]))
+    assert math.isnan(metrics.sharpe_ratio([0.01, 0.01]))
 
 
 @pytest.mark.parametrize(
@@ -131,11 +119,11 @@ def test_sharpe_ratio_convention() -> None:
     ],
 )
 def test_kelly_fraction(p: float, b: float, expected: float) -> None:
-    assert kelly_fraction(p, b) == pytest.approx(expected, abs=1e-12)
+    assert metrics.kelly_fraction(p, b) == pytest.approx(expected, abs=1e-12)
 
 
 def test_kelly_is_vectorised() -> None:
-    out = kelly_fraction(np.array([0.6, 0.4]), np.array([1.0, 1.5]))
+    out = metrics.kelly_fraction(np.array([0.6, 0.4]), np.array([1.0, 1.5]))
     np.testing.assert_allclose(out, [0.2, 0.0], atol=1e-12)
 
 
@@ -155,11 +143,13 @@ def test_kelly_is_vectorised() -> None:
 def test_closing_line_value_sign_and_size(
     taken: int, close_side: int, close_other: int, expected: float
 ) -> None:
-    assert closing_line_value(taken, close_side, close_other) == pytest.approx(expected, abs=1e-5)
+    assert metrics.closing_line_value(taken, close_side, close_other) == pytest.approx(
+        expected, abs=1e-5
+    )
 
 
 def test_closing_line_value_passes_missing_closes_as_nan() -> None:
-    out = closing_line_value(
+    out = metrics.closing_line_value(
         np.array([-110.0, -110.0]), np.array([-130.0, np.nan]), np.array([110.0, np.nan])
     )
     assert out[0] > 0 and np.isnan(out[1])
@@ -178,9 +168,9 @@ def test_closing_line_value_passes_missing_closes_as_nan() -> None:
 def test_line_clv_sign_follows_the_side(
     bet: float, close: float, side: str, expected: float
 ) -> None:
-    assert line_clv(bet, close, side) == expected
+    assert metrics.line_clv(bet, close, side) == expected
 
 
 def test_line_clv_rejects_unknown_sides() -> None:
     with pytest.raises(ValueError, match="'over' or 'under'"):
-        line_clv(np.array([1.5]), np.array([2.5]), np.array(["Over"]))
+        metrics.line_clv(np.array([1.5]), np.array([2.5]), np.array(["Over"]))

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbaprops.betting.bets import PropsFrameError, simulate_bets
+from nbaprops.betting.bets import PROPS_OPTIONAL, PROPS_REQUIRED, PropsFrameError, simulate_bets
 from nbaprops.betting.ledger import LEDGER_COLUMNS, SUMMARY_KEYS
 
 D1, D2 = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02")
@@ -31,29 +31,16 @@ B = 10 / 11  # net payout at -110
 
 def slate() -> pd.DataFrame:
     rows = [
-        # date, player, market, book, line, over, under, p_over, p_push, actual, close line/prices
-        (D1, 1, "PTS", "A", 20.5, -110, -110, 0.56, 0.0, 25, 20.5, -120, -100),
-        (D1, 1, "PTS", "B", 20.5, +100, -120, 0.56, 0.0, 25, 20.5, -125, +105),
-        (D1, 2, "PTS", "A", 10.5, -110, -110, 0.52, 0.0, 12, 10.5, -110, -110),
-        (D1, 3, "REB", "A", 8.0, -110, -110, 0.30, 0.10, 8, 7.5, -105, -115),
-        (D2, 1, "PTS", "A", 21.5, -110, -110, 0.535, 0.0, 20, np.nan, np.nan, np.nan),
-        (D2, 2, "PTS", "A", 11.5, -110, -110, 0.534, 0.0, 15, 11.5, -110, -110),
+        # date, player, market, book, line, over, under, p_over, actual, p_push, close line/prices
+        (D1, 1, "PTS", "A", 20.5, -110, -110, 0.56, 25, 0.0, 20.5, -120, -100),
+        (D1, 1, "PTS", "B", 20.5, +100, -120, 0.56, 25, 0.0, 20.5, -125, +105),
+        (D1, 2, "PTS", "A", 10.5, -110, -110, 0.52, 12, 0.0, 10.5, -110, -110),
+        (D1, 3, "REB", "A", 8.0, -110, -110, 0.30, 8, 0.10, 7.5, -105, -115),
+        (D2, 1, "PTS", "A", 21.5, -110, -110, 0.535, 20, 0.0, np.nan, np.nan, np.nan),
+        (D2, 2, "PTS", "A", 11.5, -110, -110, 0.534, 15, 0.0, 11.5, -110, -110),
     ]
-    columns = [
-        "game_date",
-        "player_id",
-        "market",
-        "bookmaker",
-        "line",
-        "over_price",
-        "under_price",
-        "p_over",
-        "p_push",
-        "actual",
-        "close_line",
-        "close_over_price",
-        "close_under_price",
-    ]
+    # The simulator's own column lists (less player_name, mapped in below), in their order.
+    columns = [name for name in PROPS_REQUIRED if name != "player_name"] + list(PROPS_OPTIONAL)
     frame = pd.DataFrame(rows, columns=columns)
     frame["player_name"] = frame["player_id"].map({1: "Star", 2: "Bench", 3: "Big"})
     return frame

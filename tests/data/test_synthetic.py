@@ -13,24 +13,18 @@ from nba_api.stats.static import players as static_players
 from nba_api.stats.static import teams as static_teams
 from scipy import stats
 
+from nbaprops.data import synthetic
 from nbaprops.data.feed import GAME_COLUMNS, LINE_COLUMNS, MARKETS, SNAPSHOTS, Feed, target_values
-from nbaprops.data.synthetic import (
-    MissingTruthError,
-    SyntheticConfigError,
-    SyntheticSource,
-    UnknownMarketError,
-    mid_median,
-    oracle_mae,
-    season_schedule,
-)
 from nbaprops.data.synthetic.lines import TIER_DEFAULTS, american_price, stale_averages
 from nbaprops.data.synthetic.players import BENCH, STAR
 
 SEASON = ("2023-24",)
 
 
-def _source(seed: int = 11, teams: int = 6, efficiency: float = 0.5) -> SyntheticSource:
-    return SyntheticSource(seed=seed, teams=teams, seasons=SEASON, market_efficiency=efficiency)
+def _source(seed: int = 11, teams: int = 6, efficiency: float = 0.5) -> synthetic.SyntheticSource:
+    return synthetic.SyntheticSource(
+        seed=seed, teams=teams, seasons=SEASON, market_efficiency=efficiency
+    )
 
 
 @pytest.fixture(scope="module")
@@ -139,12 +133,12 @@ def test_teams_and_players_are_real_nba_identities(feed: Feed) -> None:
 
 
 def test_invalid_arguments_say_what_to_change() -> None:
-    with pytest.raises(SyntheticConfigError, match="between 2 and 30"):
-        SyntheticSource(teams=31)
-    with pytest.raises(SyntheticConfigError, match="in order"):
-        SyntheticSource(seasons=("2024-25", "2023-24"))
-    with pytest.raises(SyntheticConfigError, match="market_efficiency"):
-        SyntheticSource(market_efficiency=1.5)
+    with pytest.raises(synthetic.SyntheticConfigError, match="between 2 and 30"):
+        synthetic.SyntheticSource(teams=31)
+    with pytest.raises(synthetic.SyntheticConfigError, match="in order"):
+        synthetic.SyntheticSource(seasons=("2024-25", "2023-24"))
+    with pytest.raises(synthetic.SyntheticConfigError, match="market_efficiency"):
+        synthetic.SyntheticSource(market_efficiency=1.5)
 
 
 # --- schedule ----------------------------------------------------------------------------
@@ -170,7 +164,7 @@ def test_every_team_plays_a_realistic_season(feed: Feed) -> None:
 
 @pytest.mark.parametrize("n_teams", [2, 3, 5, 30])
 def test_schedule_gives_every_team_about_82_games(n_teams: int) -> None:
-    schedule = season_schedule(n_teams, 2024, np.random.default_rng(n_teams))
+    schedule = synthetic.season_schedule(n_teams, 2024, np.random.default_rng(n_teams))
     played = np.bincount(np.r_[schedule["home"], schedule["away"]], minlength=n_teams)
     assert played.min() >= 82 and played.max() <= 83
     assert schedule["game_day"].max() <= pd.Timestamp("2025-04-30")
@@ -224,7 +218,7 @@ def test_star_game_to_game_spread_is_plausible(feed: Feed) -> None:
 
 
 def test_skill_carries_over_between_seasons() -> None:
-    games = SyntheticSource(seed=3, teams=4, seasons=("2023-24", "2024-25")).load().games
+    games = synthetic.SyntheticSource(seed=3, teams=4, seasons=("2023-24", "2024-25")).load().games
     ppg = games.groupby(["player_id", "season"])["PTS"].agg(["mean", "size"])
     ppg = ppg[ppg["size"] >= 20]["mean"].unstack("season").dropna()
     assert len(ppg) >= 25
@@ -267,27 +261,27 @@ def test_truth_is_unbiased_and_its_median_splits_outcomes(feed: Feed) -> None:
 
 def test_mid_median_splits_a_known_distribution() -> None:
     # Poisson(4) as the limit: P(X <= 3) = 0.4335, P(X = 4) = 0.1954.
-    median = mid_median(np.array([4.0]), np.array([4.0 * 1.000001]))
+    median = synthetic.mid_median(np.array([4.0]), np.array([4.0 * 1.000001]))
     assert median[0] == pytest.approx(4 - 0.5 + (0.5 - 0.4335) / 0.1954, abs=1e-3)
-    bigger = mid_median(np.array([4.0, 20.0]), np.array([8.0, 40.0]))
+    bigger = synthetic.mid_median(np.array([4.0, 20.0]), np.array([8.0, 40.0]))
     assert bigger[0] < 4.0 and bigger[1] < 20.0  # right-skewed: median below the mean
 
 
 def test_oracle_mae_beats_naive_season_average(feed: Feed) -> None:
     games = feed.games
-    oracle = oracle_mae(feed, "PTS")
+    oracle = synthetic.oracle_mae(feed, "PTS")
     season_average = games.groupby("player_id")["PTS"].transform("mean")  # even in-sample
     assert 0 < oracle < float((games["PTS"] - season_average).abs().mean())
     for market in MARKETS:
-        assert oracle_mae(feed, market) > 0
-    assert oracle_mae(feed, "PRA") > oracle
+        assert synthetic.oracle_mae(feed, market) > 0
+    assert synthetic.oracle_mae(feed, "PRA") > oracle
 
 
 def test_oracle_mae_needs_truth_and_a_market(feed: Feed) -> None:
-    with pytest.raises(MissingTruthError, match="synthetic"):
-        oracle_mae(Feed(feed.games, feed.lines, None, source="csv"), "PTS")
-    with pytest.raises(UnknownMarketError, match="PTS, REB, AST, PRA"):
-        oracle_mae(feed, "STL")
+    with pytest.raises(synthetic.MissingTruthError, match="synthetic"):
+        synthetic.oracle_mae(Feed(feed.games, feed.lines, None, source="csv"), "PTS")
+    with pytest.raises(synthetic.UnknownMarketError, match="PTS, REB, AST, PRA"):
+        synthetic.oracle_mae(feed, "STL")
 
 
 # --- lines -------------------------------------------------------------------------------

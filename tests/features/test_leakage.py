@@ -175,14 +175,9 @@ def test_catches_team_values_read_on_the_same_day(
 ) -> None:
     """Team aggregates read through the game day (<= instead of <) leak that day's box scores."""
 
-    def inclusive_value_before(
-        table_runs: np.ndarray,
-        table_days: np.ndarray,
-        table_values: np.ndarray,
-        query_runs: np.ndarray,
-        query_days: np.ndarray,
-    ) -> np.ndarray:
-        return window.value_before(table_runs, table_days, table_values, query_runs, query_days + 1)
+    def inclusive_value_before(*arrays: np.ndarray) -> np.ndarray:
+        *table_and_query_runs, query_days = arrays  # value_before's arguments, called positionally
+        return window.value_before(*table_and_query_runs, query_days + 1)
 
     monkeypatch.setattr(context, "value_before", inclusive_value_before)
     with pytest.raises(LeakageError, match=r"OPP_DRTG|PACE_L15"):

@@ -11,39 +11,37 @@ from hypothesis import strategies as st
 from nbaprops.splits import SplitError, time_split, walk_forward_folds
 
 DAY0 = pd.Timestamp("2024-01-01")
-day_offsets = st.lists(st.integers(0, 60), min_size=2, max_size=200)
 
 
 def to_dates(offsets: list[int]) -> pd.Series:
     return pd.Series(DAY0 + pd.to_timedelta(offsets, unit="D"))
 
 
+#: Game dates of 2 to 200 rows over at least two distinct days: what a split can cut.
+splittable_dates = (
+    st.lists(st.integers(0, 60), min_size=2, max_size=200)
+    .filter(lambda offsets: len(set(offsets)) >= 2)
+    .map(to_dates)
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(day=st.integers(0, 60), rows=st.integers(2, 200), val_fraction=st.floats(0.01, 0.99))
+def test_rows_all_on_one_date_cannot_be_split(day: int, rows: int, val_fraction: float) -> None:
+    with pytest.raises(SplitError, match="at least two distinct dates"):
+        time_split(to_dates([day] * rows), val_fraction)
+
+
 @settings(max_examples=150, deadline=None)
-@given(offsets=day_offsets, val_fraction=st.floats(0.01, 0.99))
-def test_validation_dates_are_strictly_after_training_dates(
-    offsets: list[int], val_fraction: float
+@given(dates=splittable_dates, val_fraction=st.floats(0.01, 0.99))
+def test_validation_is_after_training_and_the_closest_whole_date_cut(
+    dates: pd.Series, val_fraction: float
 ) -> None:
-    dates = to_dates(offsets)
-    if dates.nunique() < 2:
-        with pytest.raises(SplitError, match="at least two distinct dates"):
-            time_split(dates, val_fraction)
-        return
     train, val = time_split(dates, val_fraction)
     assert train.dtype == bool and val.dtype == bool
     assert (train ^ val).all()  # a partition of the rows
     assert train.any() and val.any()
     assert dates[train].max() < dates[val].min()
-
-
-@settings(max_examples=100, deadline=None)
-@given(offsets=day_offsets, val_fraction=st.floats(0.05, 0.95))
-def test_validation_share_is_the_closest_whole_date_cut(
-    offsets: list[int], val_fraction: float
-) -> None:
-    dates = to_dates(offsets)
-    if dates.nunique() < 2:
-        return
-    _, val = time_split(dates, val_fraction)
     # No other cut between two dates gets closer to the requested share.
     shares = [(dates >= d).mean() for d in sorted(dates.unique())[1:]]
     best = min(abs(s - val_fraction) for s in shares)
