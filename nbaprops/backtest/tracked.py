@@ -11,7 +11,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import numpy as np
 from mlflow.tracking import MlflowClient
 
@@ -28,7 +27,13 @@ from nbaprops.betting.metrics import SHARPE_CONVENTION
 from nbaprops.seasons import metric_suffix
 from nbaprops.tracking.naming import run_name
 from nbaprops.tracking.plots import bankroll_plot, calibration_plot, roi_by_edge_plot
-from nbaprops.tracking.runlog import code_version, log_metrics, start_tracked_run, write_json
+from nbaprops.tracking.runlog import (
+    code_version,
+    log_run_batch,
+    start_in_fork,
+    start_tracked_run,
+    write_json,
+)
 from nbaprops.training.prepare import PreparedData
 
 
@@ -88,26 +93,39 @@ def _write_artifacts(folder: Path, result: BacktestResult) -> None:
     )
 
 
-def _log_fold_runs(result: BacktestResult, parent_name: str, experiment_id: str) -> None:
+def _log_fold_runs(
+    client: MlflowClient, result: BacktestResult, parent_name: str, experiment_id: str, parent: str
+) -> None:
+    """One child run per fold, each written in three calls (create, one batch, terminate)."""
+    from mlflow.tracking.context.registry import resolve_tags
+
+    # what a nested start_run would tag (user, source, the job's run), resolved once
+    context = resolve_tags({"mlflow.parentRunId": parent})
+    bets = result.ledger.bets
     for fold in result.folds:
-        with mlflow.start_run(
-            run_name=f"{parent_name}_fold{fold.index:02d}", nested=True, experiment_id=experiment_id
-        ):
-            mlflow.set_tags(
-                {
-                    "fold": str(fold.index),
-                    "train_end_exclusive": str(fold.train_end.date()),
-                    "test_start": str(fold.test_start.date()),
-                    "test_end_exclusive": str(fold.test_end.date()),
-                }
-            )
-            err = fold.predictions["actual"] - fold.predictions["prediction"]
-            bets = result.ledger.bets
-            in_fold = (bets["game_date"] >= fold.test_start) & (bets["game_date"] < fold.test_end)
-            in_fold &= bets["result"].isin(["win", "loss"])
-            stake = float(bets.loc[in_fold, "stake_flat"].sum())
-            log_metrics(
-                {
+        child_name = f"{parent_name}_fold{fold.index:02d}"
+        child = client.create_run(
+            experiment_id,
+            run_name=child_name,
+            tags={
+                **context,
+                "mlflow.runName": child_name,
+                "fold": str(fold.index),
+                "train_end_exclusive": str(fold.train_end.date()),
+                "test_start": str(fold.test_start.date()),
+                "test_end_exclusive": str(fold.test_end.date()),
+            },
+        )
+        err = fold.predictions["actual"] - fold.predictions["prediction"]
+        in_fold = (bets["game_date"] >= fold.test_start) & (bets["game_date"] < fold.test_end)
+        in_fold &= bets["result"].isin(["win", "loss"])
+        stake = float(bets.loc[in_fold, "stake_flat"].sum())
+        status = "FAILED"
+        try:
+            log_run_batch(
+                client,
+                child.info.run_id,
+                metrics={
                     "fold_mae": float(np.mean(np.abs(err))),
                     "n_train": float(fold.n_train),
                     "n_test": float(len(fold.predictions)),
@@ -116,8 +134,23 @@ def _log_fold_runs(result: BacktestResult, parent_name: str, experiment_id: str)
                     "fold_roi": float(bets.loc[in_fold, "profit_flat"].sum()) / stake
                     if stake
                     else float("nan"),
-                }
+                },
             )
+            status = "FINISHED"
+        finally:
+            client.set_terminated(child.info.run_id, status)
+
+
+def _result_tags(result: BacktestResult) -> dict[str, str]:
+    """The tags the result decides: its window, and any warning a reader must see."""
+    tags = {"backtest_window": window_label(result)}
+    if result.warnings:
+        tags["leakage_suspected"] = "; ".join(result.warnings)
+    if result.sanity is not None and result.sanity.set_aside:
+        tags["books_set_aside"] = ",".join(result.sanity.set_aside)
+    if result.market_warnings:
+        tags["price_sanity"] = "; ".join(result.market_warnings)[:4900]
+    return tags
 
 
 def run_tracked_backtest(
@@ -159,30 +192,28 @@ def run_tracked_backtest(
         **(extra_tags or {}),
     }
     with start_tracked_run(experiment_id, name, tags, started_at, client=client) as run:
+        run_id = run.info.run_id
         result = run_backtest(data, spec, progress)
-        mlflow.set_tag("backtest_window", window_label(result))
-        if result.warnings:
-            mlflow.set_tag("leakage_suspected", "; ".join(result.warnings))
-        if result.sanity is not None and result.sanity.set_aside:
-            mlflow.set_tag("books_set_aside", ",".join(result.sanity.set_aside))
-        if result.market_warnings:
-            mlflow.set_tag("price_sanity", "; ".join(result.market_warnings)[:4900])
-        mlflow.log_params(
-            {
-                "refit_days": spec.refit_days,
-                "edge_threshold": spec.edge_threshold,
-                "kelly_multiplier": spec.kelly_multiplier,
-                "kelly_cap": spec.kelly_cap,
-                "calibration": spec.calibration,
-                "min_history_games": spec.min_history_games,
-                "n_folds": len(result.folds),
-                "test_seasons": ",".join(sorted(result.predictions["season"].unique())),
-                **{f"model.{k}": v for k, v in spec.params.items()},
-            }
-        )
-        log_metrics(result.metrics)
+        params = {
+            "refit_days": spec.refit_days,
+            "edge_threshold": spec.edge_threshold,
+            "kelly_multiplier": spec.kelly_multiplier,
+            "kelly_cap": spec.kelly_cap,
+            "calibration": spec.calibration,
+            "min_history_games": spec.min_history_games,
+            "n_folds": len(result.folds),
+            "test_seasons": ",".join(sorted(result.predictions["season"].unique())),
+            **{f"model.{k}": v for k, v in spec.params.items()},
+        }
         with tempfile.TemporaryDirectory() as tmp:
-            _write_artifacts(Path(tmp), result)
-            mlflow.log_artifacts(tmp)
-        _log_fold_runs(result, name, experiment_id)
+            # the plots and tables are drawn in a forked process while the runs are written
+            wait_for_artifacts = start_in_fork(lambda: _write_artifacts(Path(tmp), result))
+            try:
+                log_run_batch(
+                    client, run_id, metrics=result.metrics, params=params, tags=_result_tags(result)
+                )
+                _log_fold_runs(client, result, name, experiment_id, run_id)
+            finally:
+                wait_for_artifacts()
+            client.log_artifacts(run_id, tmp)
     return TrackedBacktest(run.info.run_id, name, result)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import multiprocessing
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +61,25 @@ def log_run_batch(
         room = min(MAX_METRICS_PER_BATCH, MAX_ENTITIES_PER_BATCH - len(p) - len(t))
         m, metric_rows = metric_rows[:room], metric_rows[room:]
         client.log_batch(run_id, metrics=m, params=p, tags=t)
+
+
+def start_in_fork(work: Callable[[], None]) -> Callable[[], None]:
+    """Run `work` (drawing and writing a run's artifacts) in a forked process, data shared
+    copy-on-write and nothing pickled, while this one goes on logging; returns the wait.
+    Where fork is missing, or the child fails, the work runs here, so an error surfaces as the
+    real exception. The work must not touch the store or any booster's thread pool."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        work()
+        return lambda: None
+    child = multiprocessing.get_context("fork").Process(target=work, daemon=True)
+    child.start()
+
+    def wait() -> None:
+        child.join()
+        if child.exitcode != 0:
+            work()
+
+    return wait
 
 
 def write_json(path: Path, payload: Any) -> Path:

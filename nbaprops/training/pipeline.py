@@ -11,7 +11,6 @@ while the model is logged); one artifact upload; pinned pip requirements.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import pickle
 import tempfile
 import time
@@ -43,6 +42,7 @@ from nbaprops.tracking.runlog import (
     code_version,
     log_metrics,
     log_run_batch,
+    start_in_fork,
     start_tracked_run,
     write_json,
 )
@@ -191,24 +191,6 @@ def _log_model(fitted: FittedPropsModel, X_example: pd.DataFrame) -> Any:
     from nbaprops.models.pyfunc import EnsemblePyfunc
 
     return mlflow.pyfunc.log_model(python_model=EnsemblePyfunc(fitted.model), **common)
-
-
-def _start_in_fork(work: Callable[[], None]) -> Callable[[], None]:
-    """Run `work` in a forked process (data shared copy-on-write, nothing pickled) while this
-    one logs the model; returns the wait. Where fork is missing, or the child fails, the work
-    runs here, so an error surfaces as the real exception."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        work()
-        return lambda: None
-    child = multiprocessing.get_context("fork").Process(target=work, daemon=True)
-    child.start()
-
-    def wait() -> None:
-        child.join()
-        if child.exitcode != 0:
-            work()
-
-    return wait
 
 
 def _write_fit_artifacts(
@@ -372,7 +354,7 @@ def train_and_log(
             folder = Path(tmp)
             # the artifacts are drawn in forked processes, each beside work of this one: the
             # fit's while the model is evaluated, the evaluation's while the model is logged
-            wait_for_fit_artifacts = _start_in_fork(
+            wait_for_fit_artifacts = start_in_fork(
                 lambda: _write_fit_artifacts(folder, data, fitted, config, spec.importance_plots)
             )
             try:
@@ -387,7 +369,7 @@ def train_and_log(
                     None if data.oracle is None else data.oracle[val],
                 )
                 train_metrics = training_metrics(fitted, X.iloc[train], y[train])
-                wait_for_evaluation_artifacts = _start_in_fork(
+                wait_for_evaluation_artifacts = start_in_fork(
                     lambda: _write_evaluation_artifacts(folder, evaluation)
                 )
                 try:
