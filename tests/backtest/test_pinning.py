@@ -20,6 +20,7 @@ from nbaprops.backtest.pinning import (
 from nbaprops.backtest.walkforward import BacktestSpec
 from nbaprops.settings import Settings
 from nbaprops.tracking.setup import init_tracking
+from tests.support.backtests import production_experiment_id
 
 PARAMS = {"n_estimators": 60, "num_leaves": 7}
 
@@ -48,9 +49,7 @@ def _backtest(client: MlflowClient, experiment_id: str, tags: dict[str, str], ro
 
 def test_a_mismatched_backtest_is_ignored(settings: Settings) -> None:
     client = init_tracking(settings)
-    experiment = client.get_experiment_by_name("Phase4_Production")
-    assert experiment is not None
-    eid = experiment.experiment_id
+    eid = production_experiment_id(client)
     pins = expected_pins(client, _training_run(client, eid))
     # what run_tracked_backtest tags when it replays the version's own recipe and rules
     assert pins[RECIPE_TAG] == recipe_digest("lightgbm", PARAMS, "isotonic", "full", "PTS")
@@ -74,9 +73,7 @@ def test_a_mismatched_backtest_is_ignored(settings: Settings) -> None:
 
 def test_an_unreadable_recipe_matches_no_backtest(settings: Settings) -> None:
     client = init_tracking(settings)
-    experiment = client.get_experiment_by_name("Phase4_Production")
-    assert experiment is not None
-    bare = client.create_run(experiment.experiment_id)
+    bare = client.create_run(production_experiment_id(client))
     pins: dict[str, Any] = expected_pins(client, bare.info.run_id)
     assert pins[RECIPE_TAG] == "unreadable-recipe"
 

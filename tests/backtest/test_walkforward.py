@@ -20,9 +20,19 @@ from nbaprops.features import FeatureFrame
 from nbaprops.settings import Settings
 from nbaprops.tracking.setup import init_tracking
 from nbaprops.training.prepare import PreparedData, prepare
+from tests.support.backtests import production_experiment_id
 
 FAST = {"n_estimators": 60, "learning_rate": 0.08, "num_leaves": 7, "min_child_samples": 40}
 SEASONS = ("2023-24", "2024-25")
+#: What a tracked backtest logs, by what it measures.
+BACKTEST_METRICS = {
+    "point error": ("wf_mae", "wf_mae_2024_25"),
+    "point error by segment": ("wf_mae_tier1_stars", "wf_mae_home", "wf_mae_away", "wf_mae_b2b"),
+    "probability quality": ("brier_score", "calibration_error", "sharpness"),
+    "bet results": ("bet_count", "wf_win_rate", "wf_roi", "wf_clv", "wf_clv_line"),
+    "bankroll risk": ("max_drawdown", "sharpe_ratio", "kelly_criterion"),
+    "confidence in the results": ("roi_lower_95", "win_rate_lower_95", "win_rate_p_value"),
+}
 
 
 def _spec(**changes: object) -> BacktestSpec:
@@ -80,38 +90,17 @@ def test_tracked_backtest_reads_back_with_every_metric_and_artifact(
     settings: Settings, prepared: PreparedData
 ) -> None:
     client = init_tracking(settings)
-    experiment = client.get_experiment_by_name("Phase4_Production")
-    assert experiment is not None
+    experiment_id = production_experiment_id(client)
     tracked = run_tracked_backtest(
-        prepared, _spec(), experiment.experiment_id, dt.date(2025, 6, 1), client=client
+        prepared, _spec(), experiment_id, dt.date(2025, 6, 1), client=client
     )
     reader = MlflowClient(settings.resolved_tracking_uri)
     run = reader.get_run(tracked.run_id)
     assert run.info.status == "FINISHED"
-    for name in (
-        "wf_mae",
-        "wf_mae_2024_25",
-        "wf_win_rate",
-        "wf_roi",
-        "wf_clv",
-        "wf_clv_line",
-        "brier_score",
-        "calibration_error",
-        "sharpness",
-        "max_drawdown",
-        "sharpe_ratio",
-        "kelly_criterion",
-        "bet_count",
-        "roi_lower_95",
-        "win_rate_lower_95",
-        "win_rate_p_value",
-        "wf_mae_tier1_stars",
-        "wf_mae_home",
-        "wf_mae_away",
-        "wf_mae_b2b",
-    ):
-        assert name in run.data.metrics, name
-        assert math.isfinite(run.data.metrics[name]), name
+    for measure, names in BACKTEST_METRICS.items():
+        for name in names:
+            assert name in run.data.metrics, f"{measure}: {name}"
+            assert math.isfinite(run.data.metrics[name]), f"{measure}: {name}"
     assert run.data.metrics["bet_count"] > 50
     assert 0.0 <= run.data.metrics["wf_win_rate"] <= 1.0
     assert 0.0 <= run.data.metrics["max_drawdown"] <= 1.0
@@ -121,9 +110,7 @@ def test_tracked_backtest_reads_back_with_every_metric_and_artifact(
     for name in ("bets.csv", "bankroll.png", "calibration_curve.png", "roi_by_edge.png"):
         assert name in artifacts, name
     assert "predictions_2024_25.csv" in artifacts
-    children = reader.search_runs(
-        [experiment.experiment_id], f"tags.mlflow.parentRunId = '{tracked.run_id}'"
-    )
+    children = reader.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{tracked.run_id}'")
     assert len(children) == len(tracked.result.folds)
     assert all("fold_mae" in c.data.metrics for c in children)
     bets = pd.read_csv(reader.download_artifacts(tracked.run_id, "bets.csv"))

@@ -29,13 +29,10 @@ from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 from tests.support.faults_postgres import RestartableCluster, missing_reason
 from tests.support.ports import free_port
+from tests.support.stores import PERMISSIVE_POLICY
 
 FIRST, SECOND = "2024-12-02", "2024-12-12"
 CHEAP_MODEL = "n_estimators=60,max_depth=3,learning_rate=0.1"  # beats the baseline on 4 teams
-PERMISSIVE_POLICY = (
-    'version = 1\nsample_size_metric = "n_val_props"\n[[criteria]]\nmetric = "val_mae"\n'
-    'op = "<"\nthreshold = 100\n'
-)
 #: Loaded by every Python process started with the hook folder on PYTHONPATH (the job's child):
 #: the first to_production move stops the cluster, tries its steps, and starts it again.
 RESTART_HOOK = """

@@ -22,6 +22,7 @@ from governance.promotion import promote
 from governance.registry import register_run
 from nbaprops.statedb import state_engine
 from nbaprops.tracking.setup import init_tracking
+from tests.support.stores import PERMISSIVE_POLICY
 
 KILLED_CLI = """
 import os, signal, sys
@@ -52,8 +53,6 @@ from jobs.cli.main import main
 main()
 """
 
-PERMISSIVE = 'version = 1\nsample_size_metric = "n_val_props"\n[[criteria]]\nmetric = "val_mae"\n'
-PERMISSIVE += 'op = "<"\nthreshold = 100\n'
 T0 = dt.datetime(2025, 1, 13, 8, 0, tzinfo=dt.UTC)
 
 
@@ -69,8 +68,8 @@ def test_a_promotion_killed_mid_move_is_completed_once_by_the_next_command(
     settings = nbaprops.settings
     client, engine = init_tracking(settings), state_engine(settings)
     version = register_run(client, engine, lived_in.run_id, T0, "test").version
-    promote(client, engine, "NBAPropsModel", version, "staging", parse_policy(PERMISSIVE), T0,
-            "test")  # fmt: skip
+    permissive = parse_policy(PERMISSIVE_POLICY)
+    promote(client, engine, "NBAPropsModel", version, "staging", permissive, T0, "test")
     actions_before = health.audit_actions()
 
     killed = subprocess.run(

@@ -22,6 +22,7 @@ from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 from nbaprops.tracking.setup import fluent_store, init_tracking
+from tests.support.backtests import production_experiment_id
 from tests.support.postgres import PostgresServer
 from tests.support.stores import TrainedStore, copy_store, train_store
 
@@ -120,8 +121,7 @@ def log_backtest(gov: Governance) -> BacktestLogger:
     """Log a finished walk-forward backtest run for a version, as the backtest job tags it."""
 
     def log(version: str, metrics: Mapping[str, float], window: str = WINDOW) -> str:
-        experiment = gov.client.get_experiment_by_name("Phase4_Production")
-        assert experiment is not None
+        experiment_id = production_experiment_id(gov.client)
         tags = {
             "backtest": "walk_forward",
             "model_version": str(version),
@@ -131,7 +131,7 @@ def log_backtest(gov: Governance) -> BacktestLogger:
         }
         with (
             fluent_store(gov.client),
-            mlflow.start_run(experiment_id=experiment.experiment_id, tags=tags) as run,
+            mlflow.start_run(experiment_id=experiment_id, tags=tags) as run,
         ):
             mlflow.log_metrics(dict(metrics))
         return run.info.run_id

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from governance.decision import Decision, decide
 from governance.policy import load_policy, parse_policy
+from tests.support.policies import MINIMAL_POLICY
 
 POLICY = load_policy()
 
@@ -251,14 +252,7 @@ def test_hard_failure_rejects_even_when_better_than_champion() -> None:
 
 
 def test_champion_rule_can_be_hard() -> None:
-    text = """
-[[criteria]]
-name = "accuracy"
-metric = "val_mae"
-op = "<"
-threshold = 3.5
-on_fail = "reject"
-
+    hard_champion_rule = """
 [champion]
 on_fail = "reject"
 
@@ -266,7 +260,7 @@ on_fail = "reject"
 metric = "val_mae"
 max_worse_by = 0.0
 """
-    policy = parse_policy(text)
+    policy = parse_policy(MINIMAL_POLICY + hard_champion_rule)
     assert decide({"val_mae": 3.3}, {"val_mae": 3.2}, policy).verdict == "reject"
     assert decide({"val_mae": 3.2}, {"val_mae": 3.2}, policy).verdict == "promote"
 

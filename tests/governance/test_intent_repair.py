@@ -34,6 +34,7 @@ from governance.registry import (
 )
 from jobs.cli.governance import Governance
 from nbaprops.settings import Settings
+from tests.support.stores import PERMISSIVE_POLICY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,12 +101,7 @@ def test_a_killed_promotion_is_repaired_by_the_next_run(
             KILLED_PROMOTION,
             str(store_settings.home),
             store_settings.resolved_tracking_uri,
-            "\n".join(
-                [
-                    'version = 1\nsample_size_metric = "n_val_props"',
-                    '[[criteria]]\nmetric = "val_mae"\nop = "<"\nthreshold = 100',
-                ]
-            ),
+            PERMISSIVE_POLICY,
         ],
         cwd=ROOT,
         env=env,

@@ -11,18 +11,17 @@ import ast
 import datetime as dt
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from governance.policy import is_known_metric
 from nbaprops.backtest.tracked import run_tracked_backtest
-from nbaprops.backtest.walkforward import BacktestSpec
 from nbaprops.data.feed import Feed
 from nbaprops.settings import Settings
 from nbaprops.tracking.setup import init_tracking
 from nbaprops.training.prepare import prepare
 from tests.governance.conftest import TrainedStore
+from tests.support.backtests import QUICK_SPEC, production_experiment_id
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ("nbaprops", "governance", "jobs")
@@ -38,10 +37,8 @@ def _summary_metrics(client: MlflowClient, experiment_ids: list[str]) -> set[str
     return names
 
 
-def _literal_keys(call: ast.Call) -> set[str]:
-    if not call.args:
-        return set()
-    first = call.args[0]
+def _literal_keys(first: ast.expr | None) -> set[str]:
+    """A string constant, or the string keys of a dict literal."""
     if isinstance(first, ast.Constant) and isinstance(first.value, str):
         return {first.value}
     if isinstance(first, ast.Dict):
@@ -52,7 +49,8 @@ def _literal_keys(call: ast.Call) -> set[str]:
 
 
 def logged_literal_names(root: Path) -> set[str]:
-    """The string keys written out in `log_metric("x", ...)` and `log_metrics({"x": ...})` calls."""
+    """The string keys written out in `log_metric("x", ...)`, `log_metrics({"x": ...})` and
+    `log_run_batch(..., metrics={"x": ...})` calls."""
     names: set[str] = set()
     for layer in LAYERS:
         for path in sorted((root / layer).rglob("*.py")):
@@ -61,8 +59,11 @@ def logged_literal_names(root: Path) -> set[str]:
                     continue
                 func = node.func
                 called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if called in ("log_metric", "log_metrics"):
-                    names |= _literal_keys(node)
+                if called in ("log_metric", "log_metrics") and node.args:
+                    names |= _literal_keys(node.args[0])
+                if called == "log_run_batch":
+                    metrics = [k.value for k in node.keywords if k.arg == "metrics"]
+                    names |= _literal_keys(metrics[0] if metrics else None)
     return names
 
 
@@ -88,16 +89,9 @@ def test_every_metric_of_a_backtest_and_its_folds_is_known(
     settings: Settings, small_feed: Feed
 ) -> None:
     client = init_tracking(settings)
-    experiment = client.get_experiment_by_name("Phase4_Production")
-    assert experiment is not None
-    spec = BacktestSpec(
-        params={"n_estimators": 30, "max_depth": 3},
-        start=pd.Timestamp("2025-03-15"),
-        refit_days=60,
-        workers=1,
-    )
+    experiment_id = production_experiment_id(client)
     data = prepare(small_feed, "PTS", "full")
-    run_tracked_backtest(data, spec, experiment.experiment_id, dt.date(2025, 1, 13), client=client)
-    names = _summary_metrics(client, [experiment.experiment_id])
+    run_tracked_backtest(data, QUICK_SPEC, experiment_id, dt.date(2025, 1, 13), client=client)
+    names = _summary_metrics(client, [experiment_id])
     assert {"wf_roi", "fold_mae"} <= names
     assert sorted(name for name in names if not is_known_metric(name)) == []

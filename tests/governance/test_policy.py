@@ -13,17 +13,9 @@ from governance.policy import (
     metric_direction,
     parse_policy,
 )
+from tests.support.policies import MINIMAL_POLICY
 
 DEFAULT_TEXT = resources.files("governance").joinpath("policy.toml").read_text("utf-8")
-
-MINIMAL = """
-[[criteria]]
-name = "accuracy"
-metric = "val_mae"
-op = "<"
-threshold = 3.5
-on_fail = "reject"
-"""
 
 
 def test_packaged_default_carries_the_guide_thresholds() -> None:
@@ -70,7 +62,7 @@ def test_default_file_loads_from_a_path_too(tmp_path: Path) -> None:
 
 
 def test_minimal_policy_uses_drift_and_champion_defaults() -> None:
-    policy = parse_policy(MINIMAL)
+    policy = parse_policy(MINIMAL_POLICY)
     assert [c.name for c in policy.criteria] == ["accuracy"]
     assert policy.champion.comparisons == ()
     assert policy.drift.psi_bins == 10
@@ -155,34 +147,38 @@ BAD_POLICIES = [
     ("count_metric alone", _criterion(count_metric="n_scored_props"), ["accuracy", "min_count"]),
     ("min_count not positive", _criterion(min_count=0), ["accuracy", "min_count"]),
     ("unknown count metric", _criterion(min_count=5, count_metric="bets"), ["'bets'"]),
-    ("duplicate name", MINIMAL + _criterion(metric="val_rmse"), ["accuracy", "duplicate name"]),
+    (
+        "duplicate name",
+        MINIMAL_POLICY + _criterion(metric="val_rmse"),
+        ["accuracy", "duplicate name"],
+    ),
     (
         "duplicate criterion",
-        MINIMAL + _criterion(name="accuracy_again", threshold=3.0),
+        MINIMAL_POLICY + _criterion(name="accuracy_again", threshold=3.0),
         ["accuracy_again", "duplicate criterion", "val_mae"],
     ),
     ("no criteria", "[drift]\npsi_moderate = 0.1\n", ["no [[criteria]]"]),
-    ("unknown top-level key", MINIMAL + "gate = 1\n", ["unknown key(s) gate"]),
-    ("unsupported version", "version = 2\n" + MINIMAL, ["version = 2"]),
+    ("unknown top-level key", MINIMAL_POLICY + "gate = 1\n", ["unknown key(s) gate"]),
+    ("unsupported version", "version = 2\n" + MINIMAL_POLICY, ["version = 2"]),
     (
         "psi bands out of order",
-        MINIMAL + "[drift]\npsi_moderate = 0.3\npsi_major = 0.25\n",
+        MINIMAL_POLICY + "[drift]\npsi_moderate = 0.3\npsi_major = 0.25\n",
         ["[drift]", "psi_moderate < psi_major"],
     ),
     (
         "MAE alarm could never count",
-        MINIMAL + "[drift]\nmae_window = 100\nmin_settled_predictions = 200\n",
+        MINIMAL_POLICY + "[drift]\nmae_window = 100\nmin_settled_predictions = 200\n",
         ["[drift]", "min_settled_predictions exceeds mae_window"],
     ),
-    ("ks_breaches not a bool", MINIMAL + "[drift]\nks_breaches = 1\n", ["ks_breaches"]),
+    ("ks_breaches not a bool", MINIMAL_POLICY + "[drift]\nks_breaches = 1\n", ["ks_breaches"]),
     (
         "champion metric unknown",
-        MINIMAL + "[[champion.comparisons]]\nmetric = 'profit'\nmax_worse_by = 0.1\n",
+        MINIMAL_POLICY + "[[champion.comparisons]]\nmetric = 'profit'\nmax_worse_by = 0.1\n",
         ["champion comparison 'profit'", "unknown metric"],
     ),
     (
         "champion margin negative",
-        MINIMAL + "[[champion.comparisons]]\nmetric = 'val_mae'\nmax_worse_by = -0.1\n",
+        MINIMAL_POLICY + "[[champion.comparisons]]\nmetric = 'val_mae'\nmax_worse_by = -0.1\n",
         ["champion comparison 'val_mae'", "0 or more"],
     ),
 ]
@@ -206,7 +202,7 @@ def test_bad_policy_is_refused_naming_file_and_criterion(
 
 def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
-    path.write_text(MINIMAL + "[drift\npsi_major = 0.25\n", "utf-8")
+    path.write_text(MINIMAL_POLICY + "[drift\npsi_major = 0.25\n", "utf-8")
     with pytest.raises(PolicyError, match=r"not valid TOML.*line 8") as caught:
         load_policy(path)
     assert str(path) in str(caught.value)

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 from collections.abc import Callable
 
-import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -37,9 +36,9 @@ from governance.registry import (
 )
 from jobs.cli.governance import Governance
 from nbaprops.backtest.tracked import run_tracked_backtest
-from nbaprops.backtest.walkforward import BacktestSpec
 from nbaprops.data.feed import Feed
 from nbaprops.training.prepare import prepare
+from tests.support.backtests import QUICK_SPEC, production_experiment_id
 
 
 def _command(gov: Governance, hours: float = 0, actor: str = "t") -> Lifecycle:
@@ -66,6 +65,17 @@ def _to_production(gov: Governance, version: str, policy: Policy, hours: float =
     now = gov.now + dt.timedelta(hours=hours)
     promote(gov.client, gov.engine, gov.name, version, "staging", policy, now, "t")
     promote(gov.client, gov.engine, gov.name, version, "production", policy, now, "t")
+
+
+def _refused_promotion(
+    gov: Governance, run_id: str, policy: Policy, match: str
+) -> PromotionRefused:
+    """Register version 1, stage it and ask for production, which `policy` refuses."""
+    _register(gov, run_id)
+    promote(gov.client, gov.engine, gov.name, "1", "staging", policy, gov.now, "t")
+    with pytest.raises(PromotionRefused, match=match) as refused:
+        promote(gov.client, gov.engine, gov.name, "1", "production", policy, gov.now, "t")
+    return refused.value
 
 
 def test_register_tags_the_logged_model_and_audits_it(gov: Governance, run_id: str) -> None:
@@ -249,13 +259,10 @@ def test_evaluate_compares_with_the_champion_on_the_same_window_only(
 def test_a_rejected_candidate_is_archived_with_its_reason(
     gov: Governance, run_id: str, strict_policy: Policy
 ) -> None:
-    info = _register(gov, run_id)
-    promote(gov.client, gov.engine, gov.name, "1", "staging", strict_policy, gov.now, "t")
-    with pytest.raises(PromotionRefused, match="rejected and archived") as refused:
-        promote(gov.client, gov.engine, gov.name, "1", "production", strict_policy, gov.now, "t")
-    assert refused.value.archived
-    assert "fail accuracy: val_mae" in str(refused.value)
-    after = get_version(gov.client, gov.name, info.version)
+    refused = _refused_promotion(gov, run_id, strict_policy, match="rejected and archived")
+    assert refused.archived
+    assert "fail accuracy: val_mae" in str(refused)
+    after = get_version(gov.client, gov.name, "1")
     assert after.lifecycle == "archived"
     assert after.tags["rejected_reason"].startswith("reject: accuracy")
     assert aliases_of(gov.client, gov.name) == {}
@@ -266,11 +273,8 @@ def test_a_rejected_candidate_is_archived_with_its_reason(
 def test_keep_in_staging_refuses_and_leaves_the_candidate_waiting(
     gov: Governance, run_id: str, waiting_policy: Policy
 ) -> None:
-    _register(gov, run_id)
-    promote(gov.client, gov.engine, gov.name, "1", "staging", waiting_policy, gov.now, "t")
-    with pytest.raises(PromotionRefused, match="--force") as refused:
-        promote(gov.client, gov.engine, gov.name, "1", "production", waiting_policy, gov.now, "t")
-    assert not refused.value.archived
+    refused = _refused_promotion(gov, run_id, waiting_policy, match="--force")
+    assert not refused.archived
     assert get_version(gov.client, gov.name, "1").lifecycle == "staging"
     outcome = _command(gov, actor="scheduler").promote_if_qualified("1", waiting_policy)
     assert (outcome.action, outcome.to_state) == ("keep_in_staging", "staging")
@@ -334,17 +338,10 @@ def test_real_walk_forward_backtests_feed_the_champion_comparison(
     _to_production(gov, "1", permissive_policy)
     promote(gov.client, gov.engine, gov.name, "2", "staging", permissive_policy, gov.now, "t")
     data = prepare(small_feed, "PTS", "full")
-    experiment = gov.client.get_experiment_by_name("Phase4_Production")
-    assert experiment is not None
-    spec = BacktestSpec(
-        params={"n_estimators": 30, "max_depth": 3},
-        start=pd.Timestamp("2025-03-15"),
-        refit_days=60,
-        workers=1,
-    )
+    experiment_id = production_experiment_id(gov.client)
     for version in ("2", "1"):
         run_tracked_backtest(
-            data, spec, experiment.experiment_id, dt.date(2025, 1, 13),
+            data, QUICK_SPEC, experiment_id, dt.date(2025, 1, 13),
             extra_tags={"model_version": version, **expected_pins(gov.client, run_id)},
             client=gov.client,
         )  # fmt: skip

@@ -20,14 +20,12 @@ from governance.registry import PRODUCTION, register_run, version_by_alias
 from jobs.loop.live_predictions import LivePredictions
 from nbaprops.statedb import state_engine
 from nbaprops.tracking.setup import fluent_store, init_tracking
+from tests.support.stores import PERMISSIVE_POLICY
 
 from .conftest import MODEL, T0, Lab, fresh_home, live_settings, run_cli
 
 DAY = dt.date(2025, 1, 20)
-LENIENT = parse_policy(
-    'version = 1\nsample_size_metric = "n_val_props"\n[[criteria]]\nmetric = "val_mae"\n'
-    'op = "<"\nthreshold = 100\n'
-)
+LENIENT = parse_policy(PERMISSIVE_POLICY)
 
 
 def test_miscalibrated_production_is_rolled_back_with_the_reason(lab: Lab, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from governance.policy import parse_policy
 from governance.promotion import promote
+from tests.support.stores import PERMISSIVE_POLICY
 
 from .conftest import MODEL, T0, Lab, fresh_home, live_settings, run_cli
 
@@ -30,8 +31,7 @@ def test_market_features_train_and_score(lab: Lab, tmp_path: Path) -> None:
     assert run.data.tags["feature_set_version"] == "fs-market-v1"
     from nbaprops.statedb import state_engine
 
-    lenient = parse_policy('version = 1\nsample_size_metric = "n_val_props"\n[[criteria]]\n'
-                           'metric = "val_mae"\nop = "<"\nthreshold = 100\n')  # fmt: skip
+    lenient = parse_policy(PERMISSIVE_POLICY)
     engine = state_engine(settings)
     version = str(summary["version"])
     if not summary.get("staged"):

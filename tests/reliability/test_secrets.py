@@ -29,20 +29,10 @@ from jobs.daemon.schedule_settings import SchedulerSettings
 from jobs.loop.replay import replay
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
+from tests.support.stores import PERMISSIVE_POLICY
 
 PASSWORD = "Zq7-NBAPROPS-SMTP-SECRET-4kF9x"
 USER = "reporter"
-PERMISSIVE_POLICY = """
-version = 1
-sample_size_metric = "n_val_props"
-
-[[criteria]]
-name = "accuracy"
-metric = "val_mae"
-op = "<"
-threshold = 100
-on_fail = "reject"
-"""
 
 
 def _forms(secret: str) -> list[bytes]:
