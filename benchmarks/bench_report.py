@@ -33,7 +33,6 @@ from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
-from mlflow.entities import Metric
 from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric, SqlRun, SqlTag
 from mlflow.tracking import MlflowClient
 
@@ -44,16 +43,13 @@ from jobs.report.queries import DEFAULT_MODEL_NAME, WeekWindow, project_experime
 from jobs.report.render import render_report
 from nbaprops.settings import Settings
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, PHASES, init_tracking
+from tests.support.runs import log_finished_run, ms
 
 GOAL_SECONDS = 1.0
 WEEK = "2025-W03"
 NOW = dt.datetime(2025, 1, 20, 7, 0, tzinfo=dt.UTC)
 HISTORY_RUNS_PER_WEEK = 100  # a longer history means more weeks, not busier ones
 MODEL_TYPES = ("xgboost", "lightgbm", "ensemble", "rolling_avg")
-
-
-def _ms(when: dt.datetime) -> int:
-    return int(when.timestamp() * 1000)
 
 
 def _week_start() -> dt.datetime:
@@ -86,7 +82,7 @@ def insert_history(uri: str, experiment_ids: list[str], n_runs: int, seed: int =
     started = time.perf_counter()
     rng = random.Random(seed)
     weeks = max(1, round(n_runs / HISTORY_RUNS_PER_WEEK))
-    end = _ms(_week_start()) - 1
+    end = ms(_week_start()) - 1
     begin = end - weeks * 7 * 24 * 3600 * 1000
     runs: list[dict[str, object]] = []
     tags: list[dict[str, str]] = []
@@ -139,21 +135,6 @@ def insert_history(uri: str, experiment_ids: list[str], n_runs: int, seed: int =
     return time.perf_counter() - started
 
 
-def _client_run(
-    client: MlflowClient,
-    experiment_id: str,
-    name: str,
-    start: dt.datetime,
-    metrics: dict[str, float],
-    tags: dict[str, str],
-) -> str:
-    run = client.create_run(experiment_id, start_time=_ms(start), run_name=name, tags=tags)
-    batch = [Metric(k, v, _ms(start), 0) for k, v in metrics.items()]
-    client.log_batch(run.info.run_id, metrics=batch)
-    client.set_terminated(run.info.run_id, end_time=_ms(start) + 60_000)
-    return str(run.info.run_id)
-
-
 def _bets(rng: random.Random, n: int) -> pd.DataFrame:
     days = pd.date_range("2024-11-01", periods=60, freq="D")
     p = [rng.uniform(0.52, 0.66) for _ in range(n)]
@@ -184,13 +165,13 @@ def create_this_week(
         if kind < 2:
             tags = {"check": "drift", "breached": "true" if kind == 0 and i % 40 == 0 else "false"}
             metrics = {"psi_max": rng.uniform(0.01, 0.3), "live_mae_ratio": rng.uniform(0.95, 1.1)}
-            _client_run(client, monitoring_id, f"drift-{i}", start, metrics, tags)
+            log_finished_run(client, monitoring_id, f"drift-{i}", start, metrics, tags)
             continue
         backtest = kind in (2, 3)
         tags = {"model_type": rng.choice(MODEL_TYPES), "project": "nba_props"}
         if backtest:
             tags["backtest"] = "walk_forward"
-        run_id = _client_run(
+        run_id = log_finished_run(
             client, rng.choice(phase_ids), f"week-{i}", start, _metrics(rng, backtest), tags
         )
         first_training = first_training or ("" if backtest else run_id)
@@ -201,7 +182,7 @@ def create_this_week(
         DEFAULT_MODEL_NAME, source, run_id=first_training, tags={"semver": "v1.0.0"}
     )
     client.set_registered_model_alias(DEFAULT_MODEL_NAME, "production", "1")
-    backtest_id = _client_run(
+    backtest_id = log_finished_run(
         client,
         phase_ids[-1],
         "production-backtest",

@@ -5,7 +5,6 @@ sent twice, and what waits is sent oldest first once the server is back."""
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import json
 import os
 import signal
@@ -22,6 +21,7 @@ from jobs.daemon.schedule_settings import SchedulerSettings
 from jobs.report.outbox import Outbox, deliver
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
+from tests.support.disk import FullDiskFile
 
 MONDAYS = [dt.date(2025, 1, 13), dt.date(2025, 1, 20), dt.date(2025, 1, 27)]
 
@@ -131,27 +131,6 @@ def test_smtp_down_for_weeks_then_back_delivers_each_report_once_oldest_first(
     health.assert_healthy(production="1")
 
 
-_REAL_FDOPEN = os.fdopen
-
-
-class _FullDisk:
-    """An open file whose writes stop half-way with ENOSPC (the failing writer)."""
-
-    def __init__(self, fd: int, mode: str) -> None:
-        assert mode == "wb"
-        self._handle = _REAL_FDOPEN(fd, "wb")
-
-    def __enter__(self) -> _FullDisk:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._handle.close()
-
-    def write(self, data: bytes) -> int:
-        self._handle.write(data[: len(data) // 2])
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
 def test_a_full_outbox_disk_keeps_the_html_records_the_error_and_leaves_no_debris(
     runner: JobRunner,
     health: Any,
@@ -168,7 +147,7 @@ def test_a_full_outbox_disk_keeps_the_html_records_the_error_and_leaves_no_debri
             if mounted:  # a real, tiny file system: leave it 8 KB, far less than a report
                 filler.write_bytes(b"\0" * (1024 - 8) * 1024)
             else:  # no mount allowed (not root): a writer that fails the same way
-                patch.setattr(os, "fdopen", _FullDisk)
+                patch.setattr(os, "fdopen", FullDiskFile)
             failed = run_job(runner, "weekly_report", MONDAYS[0])
         assert failed.status == "failed"
         assert "could not write report" in failed.error and "free disk space" in failed.error

@@ -22,23 +22,14 @@ from jobs.report.mailer import (
 )
 from jobs.report.render import RenderedReport
 from nbaprops.settings import Settings
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SENDER, SmtpServer, local_smtp_config
 
 SENT_AT = dt.datetime(2025, 1, 20, 7, 0, tzinfo=dt.UTC)
-SENDER = "nbaprops@example.com"
 RECIPIENTS = ("ops@example.com", "lead@example.com")
 
 
 def _config(port: int, **overrides: object) -> SmtpConfig:
-    fields: dict[str, object] = {
-        "host": "127.0.0.1",
-        "port": port,
-        "sender": SENDER,
-        "recipients": RECIPIENTS,
-        "timeout": 5.0,
-    }
-    fields.update(overrides)
-    return SmtpConfig(**fields)  # type: ignore[arg-type]
+    return local_smtp_config(port, RECIPIENTS, **overrides)
 
 
 def _parse(raw: bytes) -> EmailMessage:
@@ -135,7 +126,7 @@ def test_login_uses_the_password_and_never_shows_it(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     msg = compose_message(rendered, SENDER, RECIPIENTS, at=SENT_AT)
-    user, password = smtp_server.user, smtp_server.password
+    user, password = smtp_server.credentials()
     good = _config(smtp_server.port, user=user, password=SecretStr(password))
     send_message(msg, good)
     assert len(smtp_server.received) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import errno
 import logging
 import os
 from dataclasses import replace
@@ -25,10 +24,10 @@ from jobs.report.mailer import (
 )
 from jobs.report.outbox import LOCK_NAME, Outbox, OutboxBusyError, OutboxError, deliver
 from jobs.report.render import RenderedReport
-from tests.support.smtp import SmtpServer
+from tests.support.disk import FullDiskFile, disk_full_error
+from tests.support.smtp import SENDER, SmtpServer, local_smtp_config
 
 T0 = dt.datetime(2025, 1, 20, 7, 0, tzinfo=dt.UTC)
-SENDER = "nbaprops@example.com"
 RECIPIENTS = ("ops@example.com",)
 
 
@@ -43,23 +42,13 @@ class Sleeps:
 
 
 def _config(server: SmtpServer, **overrides: object) -> SmtpConfig:
-    cfg = SmtpConfig("127.0.0.1", server.port, SENDER, RECIPIENTS, timeout=5.0)
-    return replace(cfg, **overrides)  # type: ignore[arg-type]
+    return local_smtp_config(server.port, RECIPIENTS, **overrides)
 
 
 def _message(rendered: RenderedReport, week: str, to: tuple[str, ...] = RECIPIENTS) -> EmailMessage:
     return compose_message(
         replace(rendered, week=week, subject=f"report {week}"), SENDER, to, at=T0
     )
-
-
-def _received_ids(server: SmtpServer) -> list[str]:
-    ids = []
-    for envelope in server.received:
-        assert isinstance(envelope.content, bytes)
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        ids.append(str(parsed["Message-ID"]).strip())
-    return ids
 
 
 def test_put_writes_a_complete_sortable_eml(tmp_path: Path, small_rendered: RenderedReport) -> None:
@@ -87,26 +76,10 @@ def test_a_failing_write_leaves_no_partial_file(
     before = sorted(p.name for p in outbox.folder.iterdir())
 
     def disk_full(*args: object, **kwargs: object) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise disk_full_error()
 
     if failing == "write":
-        real_fdopen = os.fdopen
-
-        class FullDisk:
-            def __init__(self, fd: int, mode: str) -> None:
-                self._handle = real_fdopen(fd, mode)
-
-            def __enter__(self) -> FullDisk:
-                return self
-
-            def __exit__(self, *exc: object) -> None:
-                self._handle.close()
-
-            def write(self, data: bytes) -> int:
-                self._handle.write(data[: len(data) // 2])
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        monkeypatch.setattr(os, "fdopen", FullDisk)
+        monkeypatch.setattr(os, "fdopen", FullDiskFile)
     else:
         monkeypatch.setattr(os, failing, disk_full)
     with pytest.raises(OutboxError, match="free disk space") as caught:
@@ -137,7 +110,7 @@ def test_outage_then_recovery_delivers_exactly_once(
     assert flushed.ok
     assert outbox.pending() == []
     assert outbox.sent() == [outbox.sent_dir / result.queued.name] == list(flushed.sent)
-    assert _received_ids(smtp_server) == [result.message_id]
+    assert smtp_server.message_ids() == [result.message_id]
     # A second flush has nothing left to send.
     assert outbox.flush(partial(send_message, cfg=cfg)).sent == ()
     assert len(smtp_server.received) == 1
@@ -155,7 +128,7 @@ def test_waiting_reports_flush_oldest_first(
         ids[week] = str(msg["Message-ID"])
     result = outbox.flush(partial(send_message, cfg=_config(smtp_server)))
     assert result.ok and len(result.sent) == 3
-    assert _received_ids(smtp_server) == [ids["2025-W01"], ids["2025-W02"], ids["2025-W03"]]
+    assert smtp_server.message_ids() == [ids["2025-W01"], ids["2025-W02"], ids["2025-W03"]]
 
 
 def test_flush_stops_at_the_first_failure_and_keeps_order(
@@ -196,7 +169,7 @@ def test_a_refused_report_moves_to_rejected_and_the_rest_still_go(
     assert result.rejected == (outbox.rejected_dir / bad.name,)
     assert outbox.rejected() == list(result.rejected)
     assert result.sent == (outbox.sent_dir / good.name,)
-    assert _received_ids(smtp_server) == [str(good_msg["Message-ID"])]
+    assert smtp_server.message_ids() == [str(good_msg["Message-ID"])]
     assert result.ok
 
 
@@ -225,7 +198,7 @@ def test_a_crash_after_acceptance_is_resent_at_least_once(
     assert result.resent_after_crash == (path,)
     assert "duplicate with the same Message-ID is possible" in caplog.text
     assert result.sent == (outbox.sent_dir / path.name,)
-    ids = _received_ids(smtp_server)
+    ids = smtp_server.message_ids()
     assert len(ids) == 2 and ids[0] == ids[1]  # a duplicate, never a loss
     assert outbox.sending() == []
 
@@ -260,8 +233,8 @@ def test_the_password_is_nowhere_in_logs_errors_or_files(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     outbox = Outbox(tmp_path / "outbox")
-    password = smtp_server.password
-    cfg = _config(smtp_server, user=smtp_server.user, password=SecretStr(password))
+    user, password = smtp_server.credentials()
+    cfg = _config(smtp_server, user=user, password=SecretStr(password))
     smtp_server.stop()
     down = deliver(small_rendered, cfg, outbox, T0, attempts=2, sleep=Sleeps())
     smtp_server.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from mlflow.entities import Metric, Run
+from mlflow.entities import Run
 from mlflow.store.entities import PagedList
 from mlflow.tracking import MlflowClient
 
@@ -42,15 +43,12 @@ from jobs.report.summarize import decision_rows
 from nbaprops.settings import Settings
 from nbaprops.statedb import engine_for_url
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, PHASES, init_tracking
+from tests.support.runs import log_finished_run, ms
 from tests.support.stores import global_tracking_uri
 
 WEEK = "2025-W03"  # Monday 2025-01-13 .. Monday 2025-01-20 (exclusive)
 MON = dt.datetime(2025, 1, 13, tzinfo=dt.UTC)
 NOW = dt.datetime(2025, 1, 20, 7, 0, tzinfo=dt.UTC)
-
-
-def ms(when: dt.datetime) -> int:
-    return int(when.timestamp() * 1000)
 
 
 class RecordingClient(MlflowClient):
@@ -76,20 +74,11 @@ class Store:
 
 
 def _run(
-    client: MlflowClient,
-    store_ids: dict[str, str],
-    key: str,
-    experiment_id: str,
-    start: dt.datetime,
-    metrics: dict[str, float],
-    tags: dict[str, str] | None = None,
-    status: str = "FINISHED",
+    client: MlflowClient, store_ids: dict[str, str], key: str, experiment_id: str, *rest: Any
 ) -> str:
-    """Create a run that started at `start`, log `metrics` in one batch and end it."""
-    run = client.create_run(experiment_id, start_time=ms(start), run_name=key, tags=tags or {})
-    run_id = run.info.run_id
-    client.log_batch(run_id, metrics=[Metric(k, v, ms(start), 0) for k, v in metrics.items()])
-    client.set_terminated(run_id, status=status, end_time=ms(start) + 60_000)
+    """A finished run named `key` (log_finished_run's start, metrics, tags and status follow
+    the experiment), its id kept under `key`."""
+    run_id = log_finished_run(client, experiment_id, key, *rest)
     store_ids[key] = run_id
     return run_id
 
@@ -131,6 +120,7 @@ def _seed_store(home: Path) -> Store:
         assert found is not None
         experiment[name] = found.experiment_id
     found_ids: dict[str, str] = {}
+    run = functools.partial(_run, client, found_ids)
     f, a, p, m = (
         experiment["Phase1_Foundation"],
         experiment["Phase2_Advanced"],
@@ -147,12 +137,10 @@ def _seed_store(home: Path) -> Store:
         ("f-lgbm-1", 60, 4.8, 40.0, lgbm),
     ):
         metrics = {"val_mae": mae, "training_time": seconds}
-        _run(client, found_ids, key, f, MON + hours * h, metrics, tags)
+        run(key, f, MON + hours * h, metrics, tags)
     # A failed run is counted, but its partial val_mae of 3.0 is no one's best.
-    _run(client, found_ids, "f-failed", f, MON + 70 * h, {"val_mae": 3.0}, xgb, status="FAILED")
-    parent = _run(
-        client,
-        found_ids,
+    run("f-failed", f, MON + 70 * h, {"val_mae": 3.0}, xgb, "FAILED")
+    parent = run(
         "a-ens",
         a,
         MON + 80 * h,
@@ -160,57 +148,39 @@ def _seed_store(home: Path) -> Store:
         {"model_type": "ensemble"},
     )
     for i, mae in enumerate((4.5, 4.55)):
-        _run(
-            client,
-            found_ids,
+        run(
             f"a-member-{i}",
             a,
             MON + 80 * h,
             {"val_mae": mae, "training_time": 500.0},
             {"model_type": "xgboost", "mlflow.parentRunId": parent},
         )
-    backtest = _run(
-        client,
-        found_ids,
+    backtest = run(
         "p-backtest",
         p,
         MON + 90 * h,
         {"wf_roi": 0.031, "calibration_error": 0.04, "brier_score": 0.2471, "bet_count": 5.0},
         {"model_type": "xgboost", "backtest": "walk_forward", "model_version": "1"},
     )
-    _run(
-        client,
-        found_ids,
-        "p-fold-0",
-        p,
-        MON + 90 * h,
-        {"fold_mae": 4.4},
-        {"mlflow.parentRunId": backtest},
-    )
+    run("p-fold-0", p, MON + 90 * h, {"fold_mae": 4.4}, {"mlflow.parentRunId": backtest})
     bets_file = home / "bets.csv"
     BETS.to_csv(bets_file, index=False)
     client.log_artifact(backtest, str(bets_file))
-    _run(
-        client,
-        found_ids,
+    run(
         "drift-ok",
         m,
         MON + 30 * h,
         {"psi_max": 0.04, "live_mae_ratio": 1.01},
         {"check": "drift", "breached": "false"},
     )
-    _run(
-        client,
-        found_ids,
+    run(
         "drift-breach",
         m,
         MON + 100 * h,
         {"psi_max": 0.31, "live_mae_ratio": 1.14},
         {"check": "drift", "breached": "true", "reasons": "PSI of MIN 0.31 > 0.25; live MAE 1.14x"},
     )
-    _run(
-        client,
-        found_ids,
+    run(
         "live",
         m,
         MON + 101 * h,
@@ -219,21 +189,13 @@ def _seed_store(home: Path) -> Store:
     )
     # Outside the week: the week before (compared against), the week after, and the boundary.
     before = MON - dt.timedelta(days=3)
-    _run(client, found_ids, "prev-xgb", f, before, {"val_mae": 4.0, "training_time": 100.0}, xgb)
-    _run(client, found_ids, "prev-bt", p, before, {"wf_roi": 0.012}, {"model_type": "xgboost"})
-    _run(
-        client,
-        found_ids,
-        "prev-drift",
-        m,
-        before,
-        {"psi_max": 0.4},
-        {"check": "drift", "breached": "true"},
-    )
+    run("prev-xgb", f, before, {"val_mae": 4.0, "training_time": 100.0}, xgb)
+    run("prev-bt", p, before, {"wf_roi": 0.012}, {"model_type": "xgboost"})
+    run("prev-drift", m, before, {"psi_max": 0.4}, {"check": "drift", "breached": "true"})
     end = MON + dt.timedelta(days=7)
-    _run(client, found_ids, "at-end", f, end, {"val_mae": 3.9}, xgb)
-    _run(client, found_ids, "next-week-bt", p, end + 5 * h, {"wf_roi": 0.09}, xgb)
-    _run(client, found_ids, "long-ago", f, MON - dt.timedelta(days=60), {"val_mae": 3.5}, xgb)
+    run("at-end", f, end, {"val_mae": 3.9}, xgb)
+    run("next-week-bt", p, end + 5 * h, {"wf_roi": 0.09}, xgb)
+    run("long-ago", f, MON - dt.timedelta(days=60), {"val_mae": 3.5}, xgb)
 
     client.create_registered_model(DEFAULT_MODEL_NAME)
     client.create_model_version(
@@ -246,41 +208,24 @@ def _seed_store(home: Path) -> Store:
 
     audit = AuditTrail(engine_for_url(settings.resolved_database_url))
     audit.ensure_schema()
-    entries = [
-        audit_entry(MON - h, actor="scheduler", action="evaluate", model_name=DEFAULT_MODEL_NAME),
-        audit_entry(
-            MON + 2 * h,
-            actor="scheduler",
-            action="register",
-            model_name=DEFAULT_MODEL_NAME,
-            version=1,
-        ),
-        audit_entry(
-            MON + 26 * h,
-            actor="scheduler",
-            action="promote",
-            model_name=DEFAULT_MODEL_NAME,
-            version=1,
-            from_state="staging",
-            to_state="production",
-            decision={"verdict": "promote", "reasons": ["all criteria passed"]},
-        ),
-        audit_entry(
-            MON + 99 * h,
-            actor="cli:alice",
-            action="reject",
-            model_name=DEFAULT_MODEL_NAME,
-            version=2,
-            from_state="staging",
-            to_state="archived",
-            reason="ECE 0.071 above the 0.05 gate",
-        ),
-        audit_entry(
-            end, actor="scheduler", action="rollback", model_name=DEFAULT_MODEL_NAME, version=1
-        ),
+    # The week's registry moves as the audit trail has them: when, who, what, which version,
+    # from and to which state; the promotion carries its decision and the rejection its reason.
+    moves = [
+        (MON - h, "scheduler", "evaluate", None, None, None),
+        (MON + 2 * h, "scheduler", "register", 1, None, None),
+        (MON + 26 * h, "scheduler", "promote", 1, "staging", "production"),
+        (MON + 99 * h, "cli:alice", "reject", 2, "staging", "archived"),
+        (end, "scheduler", "rollback", 1, None, None),
     ]
-    for entry in entries:
-        audit.record(entry)
+    why: dict[str, dict[str, Any]] = {
+        "promote": {"decision": {"verdict": "promote", "reasons": ["all criteria passed"]}},
+        "reject": {"reason": "ECE 0.071 above the 0.05 gate"},
+    }
+    fields = ("now", "actor", "action", "version", "from_state", "to_state")
+    for move in moves:
+        named = dict(zip(fields, move, strict=True))
+        extra = why.get(named["action"], {})
+        audit.record(audit_entry(model_name=DEFAULT_MODEL_NAME, **named, **extra))
     return Store(client, audit, experiment, found_ids)
 
 
@@ -551,18 +496,13 @@ def test_calibration_reads_each_bet_as_a_probability_of_the_over(
 
 def test_decision_rows_keep_decisions_only_and_explain_them() -> None:
     at = MON + dt.timedelta(hours=5)
+    entry = functools.partial(audit_entry, at, actor="s", model_name="m")
+    held = {"verdict": "keep_in_staging", "reasons": ["bet_count 120 < 500", "x"]}
     entries: list[AuditEntry] = [
-        audit_entry(at, actor="s", action="register", model_name="m", version=3),
-        audit_entry(at, actor="s", action="repair", model_name="m"),
-        audit_entry(
-            at,
-            actor="s",
-            action="evaluate",
-            model_name="m",
-            version=3,
-            decision={"verdict": "keep_in_staging", "reasons": ["bet_count 120 < 500", "x"]},
-        ),
-        audit_entry(at, actor="s", action="rollback", model_name="m", version=2, reason="drift"),
+        entry(action="register", version=3),
+        entry(action="repair"),
+        entry(action="evaluate", version=3, decision=held),
+        entry(action="rollback", version=2, reason="drift"),
     ]
     rows = decision_rows(entries)
     assert [(r.action, r.verdict, r.reason) for r in rows] == [

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from governance.audit import AuditTrail, audit_entry
@@ -25,6 +24,7 @@ from jobs.loop.live_predictions import LivePredictions
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, init_tracking
+from tests.support.runs import log_finished_run
 
 MODEL = "nbaprops-season-test"
 WEEKS = ("2025-W01", "2025-W02", "2025-W03", "2025-W04")
@@ -42,11 +42,6 @@ BETS = pd.DataFrame(
 )
 
 
-def ms(when: dt.datetime) -> int:
-    """MLflow's millisecond timestamp of an aware datetime."""
-    return int(when.timestamp() * 1000)
-
-
 @dataclass
 class SeasonStore:
     """The seeded stores and what was logged into them, week by week."""
@@ -59,21 +54,6 @@ class SeasonStore:
     candidate_roi: dict[str, tuple[float, float]] = field(default_factory=dict)
     champion_roi: dict[str, tuple[float, float]] = field(default_factory=dict)
     runs: dict[str, int] = field(default_factory=dict)
-
-
-def _run(
-    client: MlflowClient,
-    experiment_id: str,
-    name: str,
-    start: dt.datetime,
-    metrics: dict[str, float],
-    tags: dict[str, str],
-) -> str:
-    run = client.create_run(experiment_id, start_time=ms(start), run_name=name, tags=tags)
-    run_id = run.info.run_id
-    client.log_batch(run_id, metrics=[Metric(k, v, ms(start), 0) for k, v in metrics.items()])
-    client.set_terminated(run_id, end_time=ms(start) + 60_000)
-    return run_id
 
 
 def _live_day(live: LivePredictions, day: dt.date, version: str, rng: np.random.Generator) -> None:
@@ -147,7 +127,7 @@ def seed_season(home: Path) -> SeasonStore:
         maes = [4.9 - 0.05 * k, 4.8 - 0.07 * k, 5.0 - 0.04 * k]
         first_run = ""
         for i, mae in enumerate(maes):
-            run_id = _run(
+            run_id = log_finished_run(
                 client,
                 phase1.experiment_id,
                 f"xgb-{week}-{i}",
@@ -164,7 +144,7 @@ def seed_season(home: Path) -> SeasonStore:
             tags={"registered_at": (monday + 2 * H).isoformat(), "lifecycle": "staging"},
         ).version
         roi, lower = 0.01 + 0.012 * k, -0.02 + 0.01 * k
-        _run(
+        log_finished_run(
             client,
             phase4.experiment_id,
             f"bt-candidate-{week}",
@@ -176,7 +156,7 @@ def seed_season(home: Path) -> SeasonStore:
         bt_runs = 4
         if champion is not None:
             croi, clower = 0.015 + 0.004 * k, -0.01 + 0.003 * k
-            champion_run = _run(
+            champion_run = log_finished_run(
                 client,
                 phase4.experiment_id,
                 f"bt-champion-{week}",
@@ -198,7 +178,7 @@ def seed_season(home: Path) -> SeasonStore:
         for day in range(7):
             _live_day(live, (monday + dt.timedelta(days=day)).date(), champion or "1", rng)
     client.set_registered_model_alias(MODEL, "staging", "4")
-    _run(
+    log_finished_run(
         client,
         monitoring.experiment_id,
         "drift-W04",

@@ -13,13 +13,23 @@ import asyncio
 import email
 import email.policy
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from jobs.report.mailer import SmtpConfig
 from tests.support.ports import free_port
+
+#: The address the test reports are sent from.
+SENDER = "nbaprops@example.com"
+
+
+def local_smtp_config(port: int, recipients: tuple[str, ...], **overrides: Any) -> SmtpConfig:
+    """Mail from SENDER to `recipients` through 127.0.0.1:`port`, giving up after 5 s."""
+    config = SmtpConfig("127.0.0.1", port, SENDER, recipients, timeout=5.0)
+    return replace(config, **overrides)
 
 
 @dataclass
@@ -73,15 +83,10 @@ class SmtpServer:
         self.logins: list[bool] = []
         self._controller: Controller | None = None
 
-    @property
-    def user(self) -> str:
-        assert self.login is not None
-        return self.login.user
-
-    @property
-    def password(self) -> str:
-        assert self.login is not None
-        return self.login.password
+    def credentials(self) -> tuple[str, str]:
+        """The user and password of the one account this server accepts."""
+        assert self.login is not None, "this server takes no login: start it with login=Login(...)"
+        return self.login.user, self.login.password
 
     def start(self) -> SmtpServer:
         if self.login is None:
