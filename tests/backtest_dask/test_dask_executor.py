@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import pandas as pd
@@ -15,6 +14,7 @@ from nbaprops.betting.bets import simulate_bets
 from nbaprops.data.feed import Feed
 from nbaprops.splits import Fold
 from nbaprops.training.prepare import PreparedData, prepare
+from tests.support.dask_cluster import local_dask_cluster
 
 distributed = pytest.importorskip("distributed", reason="Dask is an optional extra: nbaprops[dask]")
 
@@ -41,17 +41,9 @@ def local_results(prepared: PreparedData, folds: list[Fold]) -> list[FoldResult]
 
 @pytest.fixture(scope="module")
 def scheduler_address() -> Iterator[str]:
-    """An already running Dask cluster, as a user would start with `dask scheduler`."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=False,
-        protocol="tcp://",
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    ) as cluster:
-        yield cluster.scheduler_address
+    """An already running Dask cluster, its workers threads of this process."""
+    with local_dask_cluster(processes=False) as address:
+        yield address
 
 
 def _assert_same_folds(expected: list[FoldResult], actual: list[FoldResult]) -> None:

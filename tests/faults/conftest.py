@@ -29,6 +29,7 @@ from mlflow.tracking import MlflowClient
 from nbaprops.settings import Settings
 from tests.support.daemon import DaemonProcess, pid_alive, seed_job_store
 from tests.support.environment import settings_environment
+from tests.support.on_demand import made_on_demand
 from tests.support.outcomes import case_recorder, recorded_outcomes
 from tests.support.smtp import SmtpServer
 from tests.support.stores import (
@@ -313,16 +314,12 @@ class Daemon(DaemonProcess):
 @pytest.fixture
 def daemons(nbaprops: Cli) -> Iterator[Callable[..., Daemon]]:
     """Make daemons; any still running at the end of the test is killed."""
-    made: list[Daemon] = []
 
-    def make(jobs: dict[str, str], **extra: Any) -> Daemon:
-        daemon = Daemon(nbaprops, jobs, f"daemon-{len(made)}.log", **extra)
-        made.append(daemon)
-        return daemon
+    def make(n: int, jobs: dict[str, str], **extra: Any) -> Daemon:
+        return Daemon(nbaprops, jobs, f"daemon-{n}.log", **extra)
 
-    yield make
-    for daemon in made:
-        daemon.kill()
+    with made_on_demand(make, Daemon.kill) as maker:
+        yield maker
 
 
 # --- a real SMTP server that can be down, stall, or require a login ----------------------------

@@ -7,28 +7,13 @@ it) and then checks the state it leaves: MLflow runs closed, registry consistent
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
-DAY = "2025-01-13"
+from tests.support.sqlite_lock import ExclusiveLock
 
-HOLD_EXCLUSIVE_LOCK = """
-import sqlite3, sys, time, os
-db, seconds, markers = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-conn = sqlite3.connect(db, isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-time.sleep(seconds)
-rows = conn.execute("SELECT count(*) FROM job_history").fetchone()[0]
-ran = os.path.exists(markers)
-released = time.time()
-conn.execute("COMMIT")
-print(f"released {released} rows_while_locked={rows} ran_while_locked={ran}", flush=True)
-"""
+DAY = "2025-01-13"
 
 
 def test_a_job_raising_mid_training_fails_its_run_and_the_next_one_succeeds(
@@ -91,26 +76,15 @@ def test_a_job_starting_while_the_state_db_is_locked_waits_and_succeeds(
     scenario("the state database is locked when a job starts")
     settings = nbaprops.settings
     markers = settings.home / "fault-markers.log"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_EXCLUSIVE_LOCK, str(settings.home / "state.db"), "2",
-         str(markers)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    database = settings.home / "state.db"
+    with ExclusiveLock(database, 2, count_rows_of="job_history", watch=markers) as lock:
         result = nbaprops.invoke("jobs", "run", "fault_marker", "--date", DAY, "--json")
-        released_line, _ = holder.communicate(timeout=30)
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
-    assert holder.returncode == 0
+        released = lock.release(timeout=30)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["status"] == "succeeded"
-    word, stamp, rows, ran = released_line.split()
-    assert (word, rows, ran) == ("released", "rows_while_locked=0", "ran_while_locked=False")
+    assert (released.rows, released.existed) == (0, False)  # no row, no run while locked
     (row,) = health.history("fault_marker")
     assert row.status == "succeeded"
-    assert row.started_at >= dt.datetime.fromtimestamp(float(stamp), dt.UTC)  # it waited
+    assert row.started_at >= released.at  # it waited
     assert len(markers.read_text().splitlines()) == 1
     health.assert_healthy(production="1")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from nbaprops.tracking.outage import StoreUnavailableError
+from tests.support.sqlite_lock import ExclusiveLock
 
 DAY = "2025-01-13"
 
@@ -137,17 +137,6 @@ def test_the_scheduler_refuses_to_start_on_an_unreachable_state_database(
     health.assert_healthy(production="1")
 
 
-HOLD_UNTIL_TOLD = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-sys.stdin.readline()
-conn.execute("COMMIT")
-print("released", flush=True)
-"""
-
-
 def test_a_tracking_store_locked_past_its_timeout_fails_the_job_naming_it_then_recovers(
     settings: Any, health: Any, scenario: Callable[[str], None]
 ) -> None:
@@ -162,20 +151,10 @@ def test_a_tracking_store_locked_past_its_timeout_fails_the_job_naming_it_then_r
     store = settings.home / "mlflow.db"
     runner = JobRunner(settings, SchedulerSettings(_env_file=None), state_engine(settings))  # type: ignore[call-arg]
     drift_check = replace(lookup("drift_check"), heavy=False)  # in this process, as the replay
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_UNTIL_TOLD, str(store)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with ExclusiveLock(store) as lock:
         failed = runner.run(drift_check, dt.date.fromisoformat(DAY), trigger="manual")
-        assert holder.poll() is None  # the lock was held for the whole run
-        released, _ = holder.communicate("\n", timeout=30)
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
-    assert released.strip() == "released"
+        assert lock.held()  # the lock was held for the whole run
+        lock.release(timeout=30)
     assert failed.status == "failed"
     assert _names_the_store(failed.error, settings.resolved_tracking_uri), failed.error
     assert "database is locked" in (failed.error or "")

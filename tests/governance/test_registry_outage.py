@@ -8,9 +8,6 @@ exclusive lock by another process (locked past its timeout).
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,16 +24,10 @@ from governance.registry import (
     version_by_alias,
 )
 from nbaprops.tracking.outage import StoreUnavailableError
+from tests.support.ports import free_port
+from tests.support.sqlite_lock import ExclusiveLock
 
 MODEL = "NBAPropsModel"
-HOLD_LOCK = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-sys.stdin.read()
-conn.execute("COMMIT")
-"""
 
 READS: dict[str, Callable[[MlflowClient], Any]] = {
     "aliases_of": lambda client: aliases_of(client, MODEL),
@@ -54,12 +45,6 @@ def _fast_failing_client(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def empty_store(tmp_path: Path) -> MlflowClient:
     """A real SQLite store where the registered model does not exist."""
@@ -72,23 +57,17 @@ def empty_store(tmp_path: Path) -> MlflowClient:
 @pytest.fixture
 def down_store() -> MlflowClient:
     """An HTTP tracking server that is down: nothing listens on the port."""
-    uri = f"http://nbaprops:s3cret-pw@127.0.0.1:{_free_port()}"
+    uri = f"http://nbaprops:s3cret-pw@127.0.0.1:{free_port()}"
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 @pytest.fixture
 def locked_store(empty_store: MlflowClient, tmp_path: Path) -> Iterator[MlflowClient]:
     """The SQLite store held under an exclusive lock by another process for the whole test."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(tmp_path / "mlflow.db")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    try:
+    with ExclusiveLock(tmp_path / "mlflow.db") as lock:
         yield MlflowClient(tracking_uri=uri, registry_uri=uri)
-    finally:
-        holder.communicate("", timeout=30)
+        lock.release(timeout=30)
 
 
 def test_a_model_absent_from_a_reachable_store_reads_as_absent(empty_store: MlflowClient) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from nbaprops.settings import Settings
 from tests.support.environment import settings_environment as environment_of
+from tests.support.on_demand import made_on_demand
 from tests.support.outcomes import case_recorder, recorded_outcomes
 from tests.support.smtp import Login, SmtpServer
 from tests.support.stores import lived_in_store, tiny_settings
@@ -72,11 +74,6 @@ def lived_in_settings(tmp_path: Path, lived_in: Path, monkeypatch: pytest.Monkey
     work.mkdir()
     monkeypatch.chdir(work)
     return tiny_settings(home)
-
-
-@pytest.fixture
-def settings_environment() -> Callable[..., dict[str, str]]:
-    return environment_of
 
 
 # --- a snapshot of everything a bad input must leave untouched ---------------------------------
@@ -139,9 +136,27 @@ def snapshot(settings: Settings) -> dict[str, Any]:
     }
 
 
+class LivedInState:
+    """A private copy of the lived-in state: the environment that points the CLI at it, and a
+    check that a command leaves it exactly as it was."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def environment(self, **extra: Any) -> dict[str, str]:
+        return environment_of(self.settings, **extra)
+
+    @contextmanager
+    def left_as_it_was(self) -> Iterator[None]:
+        """Snapshot the state, run the block, and fail if anything in the state changed."""
+        before = snapshot(self.settings)
+        yield
+        assert snapshot(self.settings) == before
+
+
 @pytest.fixture
-def state_snapshot() -> Callable[[Settings], dict[str, Any]]:
-    return snapshot
+def lived_in_state(lived_in_settings: Settings) -> LivedInState:
+    return LivedInState(lived_in_settings)
 
 
 # --- a real SMTP server that requires a login ----------------------------------------------------
@@ -150,16 +165,12 @@ def state_snapshot() -> Callable[[Settings], dict[str, Any]]:
 @pytest.fixture
 def auth_smtp() -> Iterator[Callable[[str, str], SmtpServer]]:
     """Start servers that require a login; all are stopped at the end of the test."""
-    started: list[SmtpServer] = []
 
-    def start(user: str, password: str) -> SmtpServer:
-        server = SmtpServer(login=Login(user, password, required=True)).start()
-        started.append(server)
-        return server
+    def start(_: int, user: str, password: str) -> SmtpServer:
+        return SmtpServer(login=Login(user, password, required=True)).start()
 
-    yield start
-    for server in started:
-        server.stop()
+    with made_on_demand(start, SmtpServer.stop) as starter:
+        yield starter
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from jobs.cli.main import cli
-from nbaprops.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CONFIG_CASES = DATA / "bad_config"
@@ -75,22 +74,15 @@ def assert_rejected(code: int, stdout: str, stderr: str, names: list[str], messa
 
 @pytest.mark.parametrize("case", config_cases(), ids=lambda c: c["case"])
 def test_a_bad_setting_exits_2_naming_it_and_changes_nothing(
-    case: dict[str, str],
-    lived_in_settings: Settings,
-    settings_environment: Callable[..., dict[str, str]],
-    state_snapshot: Callable[[Settings], dict[str, Any]],
-    bad_input: Callable[[str], None],
-    tmp_path: Path,
+    case: dict[str, str], lived_in_state: Any, bad_input: Callable[[str], None], tmp_path: Path
 ) -> None:
     bad_input(f"settings, cron and policy:{case['case']}")
-    env = {**settings_environment(lived_in_settings), **case_environment(case["case"])}
+    env = {**lived_in_state.environment(), **case_environment(case["case"])}
     args = shlex.split(case["command"].replace("{tmp}", str(tmp_path)))
-    before = state_snapshot(lived_in_settings)
-    result = invoke(env, args)
-    assert_rejected(
-        result.exit_code, result.stdout, result.stderr, case["names"].split(";"), case["message"]
-    )
-    assert state_snapshot(lived_in_settings) == before
+    with lived_in_state.left_as_it_was():
+        result = invoke(env, args)
+        names = case["names"].split(";")
+        assert_rejected(result.exit_code, result.stdout, result.stderr, names, case["message"])
     assert not (tmp_path / "feed").exists()  # `data generate` wrote nothing
 
 
@@ -98,56 +90,42 @@ def test_a_bad_setting_exits_2_naming_it_and_changes_nothing(
     "case", [c for c in csv_cases() if c["case"] != "future_date"], ids=lambda c: c["case"]
 )
 def test_bad_game_logs_or_lines_stop_training_before_any_run(
-    case: dict[str, str],
-    lived_in_settings: Settings,
-    settings_environment: Callable[..., dict[str, str]],
-    state_snapshot: Callable[[Settings], dict[str, Any]],
-    bad_input: Callable[[str], None],
+    case: dict[str, str], lived_in_state: Any, bad_input: Callable[[str], None]
 ) -> None:
     bad_input(f"game logs and lines:{case['case']}")
-    env = settings_environment(lived_in_settings, NBAPROPS_DATA=CSV_CASES / case["case"])
-    before = state_snapshot(lived_in_settings)
-    result = invoke(env, ["train", "--model", "xgboost", "--params", "n_estimators=5"])
+    env = lived_in_state.environment(NBAPROPS_DATA=CSV_CASES / case["case"])
     names = [case["file"]]
     names += [f"line {case['row']}"] if case["row"] else []
     names += [f"column {case['column']}"] if case["column"] else []
-    progress = result.stderr[: result.stderr.find("error: ")]
-    assert_rejected(result.exit_code, result.stdout, result.stderr[len(progress) :], names,
-                    case["message"])  # fmt: skip
-    assert state_snapshot(lived_in_settings) == before
+    with lived_in_state.left_as_it_was():
+        result = invoke(env, ["train", "--model", "xgboost", "--params", "n_estimators=5"])
+        errors = result.stderr[result.stderr.find("error: ") :]  # after the progress lines
+        assert_rejected(result.exit_code, result.stdout, errors, names, case["message"])
 
 
 def test_game_logs_from_the_future_are_refused_before_any_run(
-    lived_in_settings: Settings,
-    settings_environment: Callable[..., dict[str, str]],
-    state_snapshot: Callable[[Settings], dict[str, Any]],
-    bad_input: Callable[[str], None],
+    lived_in_state: Any, bad_input: Callable[[str], None]
 ) -> None:
     bad_input("game logs and lines:future_date")
     (case,) = [c for c in csv_cases() if c["case"] == "future_date"]
-    before = state_snapshot(lived_in_settings)
-    env = settings_environment(lived_in_settings)
-    result = invoke(env, ["data", "validate", str(CSV_CASES / "future_date"), "--as-of", AS_OF])
+    args = ["data", "validate", str(CSV_CASES / "future_date"), "--as-of", AS_OF]
     names = [case["file"], f"line {case['row']}", f"column {case['column']}"]
-    assert_rejected(result.exit_code, result.stdout, result.stderr, names, case["message"])
-    assert state_snapshot(lived_in_settings) == before
+    with lived_in_state.left_as_it_was():
+        result = invoke(lived_in_state.environment(), args)
+        assert_rejected(result.exit_code, result.stdout, result.stderr, names, case["message"])
 
 
 @pytest.mark.parametrize("name", IN_A_PROCESS)
 def test_the_console_entry_point_prints_the_same_one_line_error(
-    name: str,
-    lived_in_settings: Settings,
-    settings_environment: Callable[..., dict[str, str]],
-    state_snapshot: Callable[[Settings], dict[str, Any]],
+    name: str, lived_in_state: Any
 ) -> None:
     (case,) = [c for c in config_cases() if c["case"] == name]
-    env = {**settings_environment(lived_in_settings), **case_environment(name)}
-    before = state_snapshot(lived_in_settings)
-    done = subprocess.run(
-        [sys.executable, "-c", "from jobs.cli.main import main; main()",
-         *shlex.split(case["command"])],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert_rejected(done.returncode, done.stdout, done.stderr, case["names"].split(";"),
-                    case["message"])  # fmt: skip
-    assert state_snapshot(lived_in_settings) == before
+    env = {**lived_in_state.environment(), **case_environment(name)}
+    command = [sys.executable, "-c", "from jobs.cli.main import main; main()"]
+    with lived_in_state.left_as_it_was():
+        done = subprocess.run(
+            [*command, *shlex.split(case["command"])],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        names = case["names"].split(";")
+        assert_rejected(done.returncode, done.stdout, done.stderr, names, case["message"])

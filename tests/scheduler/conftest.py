@@ -18,6 +18,7 @@ from jobs.daemon.history import HistoryRow, JobHistory
 from jobs.daemon.schedule_settings import SchedulerSettings, schedule_variable, timeout_variable
 from nbaprops.settings import Settings
 from tests.support.daemon import DaemonProcess, StoreEditor, pid_alive, seed_job_store, store_editor
+from tests.support.on_demand import made_on_demand
 from tests.support.stores import copy_store
 
 T = TypeVar("T")
@@ -71,17 +72,13 @@ def run_cli(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedP
 @pytest.fixture
 def spawn_daemon(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], DaemonProcess]]:
     """Start daemons; any still running at the end of the test is killed."""
-    started: list[DaemonProcess] = []
 
-    def spawn(env: dict[str, str]) -> DaemonProcess:
-        log = tmp_path / f"daemon-{len(started)}.log"
-        daemon = DaemonProcess(DAEMON_COMMAND, env, tmp_path, log, WAIT_SECONDS).start()
-        started.append(daemon)
-        return daemon
+    def spawn(n: int, env: dict[str, str]) -> DaemonProcess:
+        log = tmp_path / f"daemon-{n}.log"
+        return DaemonProcess(DAEMON_COMMAND, env, tmp_path, log, WAIT_SECONDS).start()
 
-    yield spawn
-    for daemon in started:
-        daemon.kill()
+    with made_on_demand(spawn, DaemonProcess.kill) as spawner:
+        yield spawner
 
 
 class StateView:
@@ -148,13 +145,17 @@ class Kit:
     def seed(self, scheduler: SchedulerSettings, next_runs: dict[str, dt.datetime]) -> None:
         seed_job_store(self.settings, scheduler, next_runs)
 
+    def caught_up(self, job: str, **values: Any) -> tuple[SchedulerSettings, dt.datetime]:
+        """Settings declaring only `job`, on a daily cron that fired five minutes ago, and a
+        job store seeded with that firing, so the daemon runs it as soon as it starts."""
+        cron, fired = daily_cron_fired(minutes_ago=5, now=dt.datetime.now(dt.UTC))
+        scheduler = scheduler_settings(jobs=job, schedules={job: cron}, **values)
+        self.seed(scheduler, {job: fired})
+        return scheduler, fired
+
     @staticmethod
     def store_editor(engine: sa.Engine, timezone: str = "UTC") -> StoreEditor:
         return store_editor(engine, timezone)
-
-    @staticmethod
-    def daily_cron_fired(minutes_ago: int, now: dt.datetime) -> tuple[str, dt.datetime]:
-        return daily_cron_fired(minutes_ago, now)
 
     @staticmethod
     def pid_alive(pid: int) -> bool:
@@ -164,6 +165,10 @@ class Kit:
         """Lines the fault jobs wrote (one per run step)."""
         path = self.settings.home / "fault-markers.log"
         return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+    def sleep_started(self) -> bool:
+        """Whether the fault_sleep job has begun its sleep."""
+        return any("sleep-started" in marker for marker in self.markers())
 
 
 @pytest.fixture

@@ -68,11 +68,7 @@ def test_jobs_persist_across_restarts_and_follow_the_declared_schedule(
 def test_a_manual_trigger_is_refused_while_the_daemon_runs_the_job(
     kit: Any, state: Any, spawn_daemon: Spawn
 ) -> None:
-    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
-    scheduler = kit.scheduler_settings(
-        jobs="fault_sleep", schedules={"fault_sleep": cron}, stop_deadline_seconds=0
-    )
-    kit.seed(scheduler, {"fault_sleep": fired})
+    scheduler, _ = kit.caught_up("fault_sleep", stop_deadline_seconds=0)
     env = kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=600)  # runs until the daemon stops
     daemon = spawn_daemon(env)
     daemon.wait_for(lambda: state.statuses("fault_sleep") == ["running"], "the scheduled run")
@@ -100,16 +96,9 @@ def test_a_manual_trigger_is_refused_while_the_daemon_runs_the_job(
 def test_sigterm_during_a_job_stops_it_at_the_deadline_and_exits_0(
     kit: Any, state: Any, spawn_daemon: Spawn
 ) -> None:
-    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
-    scheduler = kit.scheduler_settings(
-        jobs="fault_sleep",
-        schedules={"fault_sleep": cron},
-        stop_deadline_seconds=1,
-        kill_grace_seconds=2,
-    )
-    kit.seed(scheduler, {"fault_sleep": fired})
+    scheduler, _ = kit.caught_up("fault_sleep", stop_deadline_seconds=1, kill_grace_seconds=2)
     daemon = spawn_daemon(kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=60))
-    daemon.wait_for(lambda: any("sleep-started" in m for m in kit.markers()), "the job to start")
+    daemon.wait_for(kit.sleep_started, "the job to start")
 
     assert daemon.stop(signal.SIGTERM) == 0
     (row,) = state.rows("fault_sleep")
@@ -124,13 +113,9 @@ def test_sigterm_during_a_job_stops_it_at_the_deadline_and_exits_0(
 def test_sigterm_lets_a_job_that_finishes_in_time_succeed(
     kit: Any, state: Any, spawn_daemon: Spawn
 ) -> None:
-    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
-    scheduler = kit.scheduler_settings(
-        jobs="fault_sleep", schedules={"fault_sleep": cron}, stop_deadline_seconds=30
-    )
-    kit.seed(scheduler, {"fault_sleep": fired})
+    scheduler, _ = kit.caught_up("fault_sleep", stop_deadline_seconds=30)
     daemon = spawn_daemon(kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=1.5))
-    daemon.wait_for(lambda: any("sleep-started" in m for m in kit.markers()), "the job to start")
+    daemon.wait_for(kit.sleep_started, "the job to start")
 
     assert daemon.stop(signal.SIGINT) == 0
     assert state.statuses("fault_sleep") == ["succeeded"]
@@ -139,12 +124,10 @@ def test_sigterm_lets_a_job_that_finishes_in_time_succeed(
 def test_after_kill_9_the_child_stops_and_the_next_start_closes_its_row(
     kit: Any, state: Any, spawn_daemon: Spawn
 ) -> None:
-    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
-    scheduler = kit.scheduler_settings(jobs="fault_sleep", schedules={"fault_sleep": cron})
-    kit.seed(scheduler, {"fault_sleep": fired})
+    scheduler, _ = kit.caught_up("fault_sleep")
     env = kit.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=60)
     daemon = spawn_daemon(env)
-    daemon.wait_for(lambda: any("sleep-started" in m for m in kit.markers()), "the job to start")
+    daemon.wait_for(kit.sleep_started, "the job to start")
     child = int(kit.markers()[0].split()[1])
 
     assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
@@ -191,11 +174,7 @@ def test_on_postgresql_the_store_history_and_advisory_lock_work_end_to_end(
     kit: Any, postgres_url: str, spawn_daemon: Spawn
 ) -> None:
     pg = kit.on_database(postgres_url)
-    cron, fired = pg.daily_cron_fired(minutes_ago=5, now=_now())
-    scheduler = pg.scheduler_settings(
-        jobs="fault_sleep", schedules={"fault_sleep": cron}, stop_deadline_seconds=0
-    )
-    pg.seed(scheduler, {"fault_sleep": fired})
+    scheduler, fired = pg.caught_up("fault_sleep", stop_deadline_seconds=0)
     env = pg.env(scheduler, NBAPROPS_FAULT_SLEEP_SECONDS=600)  # runs until the daemon stops
     engine = sa.create_engine(postgres_url)
     history = JobHistory(engine)
@@ -223,14 +202,9 @@ def test_on_postgresql_the_store_history_and_advisory_lock_work_end_to_end(
 def test_a_stuck_job_thread_does_not_keep_the_daemon_from_exiting(
     kit: Any, state: Any, spawn_daemon: Spawn
 ) -> None:
-    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
-    scheduler = kit.scheduler_settings(
-        jobs="fault_hang_light",
-        schedules={"fault_hang_light": cron},
-        stop_deadline_seconds=0.5,
-        kill_grace_seconds=0,
+    scheduler, _ = kit.caught_up(
+        "fault_hang_light", stop_deadline_seconds=0.5, kill_grace_seconds=0
     )
-    kit.seed(scheduler, {"fault_hang_light": fired})
     daemon = spawn_daemon(kit.env(scheduler))
     daemon.wait_for(lambda: state.statuses("fault_hang_light") == ["running"], "the job to start")
 
@@ -244,11 +218,7 @@ def test_a_stuck_job_thread_does_not_keep_the_daemon_from_exiting(
 def test_mlflow_runs_left_running_by_a_killed_daemon_are_failed_at_the_next_start(
     kit: Any, state: Any, spawn_daemon: Spawn, tracking: Any
 ) -> None:
-    cron, fired = kit.daily_cron_fired(minutes_ago=5, now=_now())
-    scheduler = kit.scheduler_settings(
-        jobs="fault_hang_in_run", schedules={"fault_hang_in_run": cron}
-    )
-    kit.seed(scheduler, {"fault_hang_in_run": fired})
+    scheduler, _ = kit.caught_up("fault_hang_in_run")
     env = kit.env(scheduler, NBAPROPS_FAULT_HANG_IGNORES_SIGTERM="true")
     daemon = spawn_daemon(env)
     opened = daemon.wait_for(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 from collections.abc import Iterator
 
 import mlflow
@@ -19,6 +18,7 @@ from nbaprops.tracking.setup import fluent_store, init_tracking
 from nbaprops.training.fit import fit_props_model
 from nbaprops.training.pipeline import TrainResult, TrainSpec, train_and_log
 from nbaprops.training.prepare import PreparedData, prepare
+from tests.support.dask_cluster import local_dask_cluster
 
 distributed = pytest.importorskip("distributed", reason="Dask is an optional extra: nbaprops[dask]")
 
@@ -40,16 +40,9 @@ def prepared(small_feed: Feed) -> PreparedData:
 
 @pytest.fixture(scope="module")
 def scheduler_address() -> Iterator[str]:
-    """A running cluster of two single-threaded worker processes, as `dask scheduler` gives."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    ) as cluster:
-        yield cluster.scheduler_address
+    """A running cluster of two single-threaded worker processes."""
+    with local_dask_cluster(processes=True) as address:
+        yield address
 
 
 def _members(client: MlflowClient, result: TrainResult) -> dict[str, Run]:
