@@ -245,15 +245,19 @@ def _write_fit_artifacts(
     (folder / "probability_layer.pkl").write_bytes(pickle.dumps(layer))
 
 
-def _write_evaluation_artifacts(folder: Path, evaluation: Evaluation) -> None:
-    """The validation window's plots and tables. Drawn while the model is logged."""
+def _draw_evaluation_plots(folder: Path, evaluation: Evaluation) -> None:
+    """The validation window's plots. Drawn while the model is logged."""
     preds = evaluation.predictions
     residuals_plot(
         preds["actual"].to_numpy(), preds["prediction"].to_numpy(), folder / "residuals.png"
     )
     calibration_plot(evaluation.calibration_curves, folder / "calibration_curve.png")
     confusion_matrix_plot(evaluation.confusion, folder / "confusion_matrix.png")
-    for season, part in preds.groupby("season"):
+
+
+def _write_evaluation_tables(folder: Path, evaluation: Evaluation) -> None:
+    """The validation window's tables. Written beside the plots, while the model is logged."""
+    for season, part in evaluation.predictions.groupby("season"):
         part.to_csv(folder / f"predictions_{metric_suffix(str(season))}.csv", index=False)
     evaluation.props.to_csv(folder / "prop_probabilities.csv", index=False)
     evaluation.errors.to_csv(folder / "error_analysis.csv", index=False)
@@ -353,7 +357,8 @@ def train_and_log(
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             # the artifacts are drawn in forked processes, each beside work of this one: the
-            # fit's while the model is evaluated, the evaluation's while the model is logged
+            # fit's while the model is evaluated, the evaluation's plots and tables (one
+            # process each) while the model is logged
             wait_for_fit_artifacts = start_in_fork(
                 lambda: _write_fit_artifacts(folder, data, fitted, config, spec.importance_plots)
             )
@@ -369,9 +374,10 @@ def train_and_log(
                     None if data.oracle is None else data.oracle[val],
                 )
                 train_metrics = training_metrics(fitted, X.iloc[train], y[train])
-                wait_for_evaluation_artifacts = start_in_fork(
-                    lambda: _write_evaluation_artifacts(folder, evaluation)
-                )
+                waits = [
+                    start_in_fork(lambda: _draw_evaluation_plots(folder, evaluation)),
+                    start_in_fork(lambda: _write_evaluation_tables(folder, evaluation)),
+                ]
                 try:
                     info = _log_model(fitted, X.iloc[val])
                     mlflow.log_input(
@@ -383,7 +389,8 @@ def train_and_log(
                         context="training",
                     )
                 finally:
-                    wait_for_evaluation_artifacts()
+                    for wait in waits:
+                        wait()
             finally:
                 wait_for_fit_artifacts()
             client.log_artifacts(run_id, tmp)
