@@ -16,8 +16,6 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -35,6 +33,8 @@ from jobs.report.outbox import Outbox, deliver
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine
 from tests.support.smtp import SmtpServer
+from tests.support.sqlite_lock import ExclusiveLock
+from tests.support.stores import PERMISSIVE_POLICY
 from tests.support.tracking_server import FAST_FAILING_CLIENT, TrackingServer
 
 pytestmark = pytest.mark.slow
@@ -46,22 +46,8 @@ RETRAIN_EVERY = 10
 SMTP_DOWN_DAYS = 7
 CANDIDATE_JOBS = ("nightly_retrain", "backtest", "evaluate_promotion")
 FAULTS = ("job_raises", "kill_retrain", "smtp_down", "db_locked", "tracking_restart")
-PERMISSIVE_POLICY = (
-    'version = 1\nsample_size_metric = "n_val_props"\n[[criteria]]\nmetric = "val_mae"\n'
-    'op = "<"\nthreshold = 100\n'
-)
 CHEAP_MODEL = "n_estimators=60,max_depth=3,learning_rate=0.1"  # beats the baseline on 4 teams
 BAD_PARAMS = "n_estimators=20,objective=reg:nonsense"  # passes the syntax check, fails the fit
-HOLD_STATE_DB = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-released = time.time()
-conn.execute("COMMIT")
-print(f"released {released}", flush=True)
-"""
 
 
 def fault_schedule(seed: int) -> dict[str, int]:
@@ -179,21 +165,10 @@ def _job_child() -> int | None:
 
 def run_locked(runner: JobRunner, spec: JobSpec, day: dt.date, database: Path) -> RunOutcome:
     """Run `spec` while another connection holds an exclusive lock on the state database."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_STATE_DB, str(database), "1.5"], stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with ExclusiveLock(database, 1.5) as lock:
         outcome = runner.run(spec, day, trigger="scheduled")
-        released, _ = holder.communicate(timeout=60)
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
-    assert holder.returncode == 0
-    stamp = dt.datetime.fromtimestamp(float(released.split()[1]), dt.UTC)
-    assert outcome.started_at >= stamp, "the job did not wait for the lock"
+        released = lock.release()
+    assert outcome.started_at >= released.at, "the job did not wait for the lock"
     return outcome
 
 
