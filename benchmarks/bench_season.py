@@ -7,6 +7,11 @@ compared early (the median over the days around `--early`) and late (the last da
 store's size is printed at both points: runs, registered versions, job-history rows, bytes.
 Goal: each daily job costs no more late than 1.2x early.
 
+The season starts with a champion: one warm-up night on the day before `--start` (retrain,
+backtest, promotion), its candidate forced to Production with a recorded reason when the
+policy refuses it (early in a season the backtest window holds too few bets to pass), so every
+measured day scores, settles and checks drift rather than finding no model to serve.
+
     python -m benchmarks.bench_season [--days 150] [--early 30] [--start 2024-11-01]
 """
 
@@ -23,7 +28,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from benchmarks.goals import print_goal
+from governance.lifecycle import Lifecycle
+from governance.registry import PRODUCTION, STAGING
 from jobs.loop.replay import replay
+from jobs.wiring import App
 from nbaprops.settings import Settings
 from nbaprops.statedb import state_engine, upgrade
 from nbaprops.tracking.setup import init_tracking
@@ -54,6 +62,31 @@ def store_size(settings: Settings, home: Path) -> dict[str, int]:
     return {"runs": runs, "versions": versions, "job_history": history, "bytes": size}
 
 
+def seed_champion(settings: Settings, start: dt.date) -> str:
+    """Production on the day before `start`: the warm-up night's promotion, or its candidate
+    forced there (recorded in the audit trail with the reason) when the policy refused it."""
+    for result in replay(settings, start - dt.timedelta(days=1), 1, 1):
+        failed = [n for n, j in result.jobs.items() if j["status"] not in ("succeeded", "skipped")]
+        if failed:
+            raise SystemExit(f"warm-up night {result.day}: {', '.join(failed)} failed")
+    app = App.from_settings(settings)
+    lifecycle = Lifecycle(app.client, app.engine, app.model_name, app.clock(), "bench_season")
+    production = lifecycle.view.by_alias(PRODUCTION)
+    if production is not None:
+        return f"version {production.version} promoted by the policy"
+    staged = lifecycle.view.by_alias(STAGING)
+    if staged is None:
+        raise SystemExit("warm-up night staged no candidate: nothing to serve")
+    lifecycle.promote(
+        staged.version,
+        "production",
+        app.policy,
+        force=True,
+        reason="bench_season: a champion from the first day, so the daily jobs do their work",
+    )
+    return f"version {staged.version} forced (the policy refused it on the warm-up window)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=150)
@@ -69,6 +102,7 @@ def main() -> None:
         settings = Settings(home=home, _env_file=None)  # type: ignore[call-arg]
         upgrade(state_engine(settings))
         init_tracking(settings)
+        print(f"champion before {args.start}: {seed_champion(settings, args.start)}", flush=True)
         mark: list[tuple[str, float]] = []
 
         def on_job(day: dt.date, name: str) -> None:
