@@ -6,7 +6,8 @@ except the target and the oracle (the generator's hidden truth, read for evaluat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,27 @@ from nbaprops.data.feed import Feed
 from nbaprops.features import FEATURE_SETS, FeatureFrame, build_features
 from nbaprops.features.market import MARKET_FEATURES, MARKET_TIER, market_features
 from nbaprops.training.props import b2b_flags
+
+
+@dataclass
+class FeedDigest:
+    """A feed's content digest, hashed when first read: hashing 1.7M lines costs about 0.35 s,
+    and the scoring and drift jobs never read it (training and backtest runs tag it). Pickled
+    as the digest alone, so a worker never receives the feed it was taken of."""
+
+    feed: Feed | None
+    value: str | None = None
+
+    def get(self) -> str:
+        """The digest, hashed on the first call."""
+        if self.value is None:
+            assert self.feed is not None, "a FeedDigest holds its feed until it is hashed"
+            self.value = self.feed.digest
+            self.feed = None
+        return self.value
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"feed": None, "value": self.get()}
 
 
 @dataclass(frozen=True)
@@ -28,8 +50,13 @@ class PreparedData:
     history_games: np.ndarray
     lines: pd.DataFrame
     target: str
-    feed_digest: str
+    digest: FeedDigest = field(repr=False, compare=False)
     source: str
+
+    @property
+    def feed_digest(self) -> str:
+        """Content digest of the feed the data was prepared from (dataset lineage)."""
+        return self.digest.get()
 
     @property
     def X(self) -> pd.DataFrame:
@@ -81,7 +108,7 @@ def prepare(feed: Feed, target: str, feature_set: str = "full") -> PreparedData:
         history_games=history,
         lines=feed.lines,
         target=target,
-        feed_digest=feed.digest,
+        digest=FeedDigest(feed),
         source=feed.source,
     )
 
