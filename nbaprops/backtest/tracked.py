@@ -32,6 +32,7 @@ from nbaprops.tracking.runlog import (
     log_run_batch,
     start_in_fork,
     start_tracked_run,
+    write_csv,
     write_json,
 )
 from nbaprops.training.prepare import PreparedData
@@ -54,11 +55,11 @@ def window_label(result: BacktestResult) -> str:
 
 
 def _write_artifacts(folder: Path, result: BacktestResult) -> None:
-    result.ledger.bets.to_csv(folder / "bets.csv", index=False)
+    write_csv(result.ledger.bets, folder / "bets.csv")
     if result.sanity is not None:
-        result.sanity.books.to_csv(folder / "book_sanity.csv", index=False)
+        write_csv(result.sanity.books, folder / "book_sanity.csv")
     for season, part in result.predictions.groupby("season"):
-        part.to_csv(folder / f"predictions_{metric_suffix(str(season))}.csv", index=False)
+        write_csv(part, folder / f"predictions_{metric_suffix(str(season))}.csv")
     bankroll_plot(
         {"flat stakes": result.ledger.equity_flat, "fractional Kelly": result.ledger.equity_kelly},
         folder / "bankroll.png",

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.validation import (
@@ -80,6 +83,27 @@ def start_in_fork(work: Callable[[], None]) -> Callable[[], None]:
             work()
 
     return wait
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """`frame.to_csv(path, index=False)`, about ten times faster (pyarrow's writer): a run's
+    prediction and bet tables run to 20,000-50,000 rows. Timestamps all at midnight are written
+    as dates, others to the second; strings are quoted where needed, booleans as true/false
+    (which read_csv reads back as booleans). A frame pyarrow cannot type goes through pandas."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        frame.to_csv(path, index=False)
+        return path
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_timestamp(column.type):
+            values = frame[name].dropna()
+            midnight = bool((values == values.dt.normalize()).all())
+            column = column.cast(pa.date32() if midnight else pa.timestamp("s"), safe=False)
+        columns.append(column)
+    pa_csv.write_csv(pa.table(columns, names=table.column_names), path)
+    return path
 
 
 def write_json(path: Path, payload: Any) -> Path:

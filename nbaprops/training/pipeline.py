@@ -15,6 +15,7 @@ import pickle
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from nbaprops.tracking.runlog import (
     log_run_batch,
     start_in_fork,
     start_tracked_run,
+    write_csv,
     write_json,
 )
 from nbaprops.tracking.setup import phase_by_key
@@ -171,7 +173,12 @@ def _member_hook(client: MlflowClient, parent_name: str) -> MemberHook:
     return hook
 
 
-def _log_model(fitted: FittedPropsModel, X_example: pd.DataFrame) -> Any:
+def _log_model(fitted: FittedPropsModel, X_example: pd.DataFrame, run_id: str) -> Any:
+    """Log the fitted model into run `run_id`, with its signature, example and requirements.
+
+    The XGBoost and LightGBM flavours take the run explicitly, so this may run in a thread
+    beside the evaluation; the ensemble's pyfunc flavour reads the active run (thread-local),
+    so it must be called where the run was started."""
     example = X_example.dropna().head(5)
     if example.empty:
         example = X_example.head(5).fillna(0.0)
@@ -183,14 +190,25 @@ def _log_model(fitted: FittedPropsModel, X_example: pd.DataFrame) -> Any:
         "pip_requirements": pip_requirements(fitted.model_type),
     }
     if fitted.model_type == "xgboost":
-        return mlflow.xgboost.log_model(fitted.model, **common)
+        return mlflow.xgboost.log_model(fitted.model, run_id=run_id, **common)
     if fitted.model_type == "lightgbm":
         # the booster in LightGBM's own text format: the sklearn wrapper would be saved with
         # skops, dumped and re-loaded to check it (0.5-0.8 s a model); pyfunc serves both alike
-        return mlflow.lightgbm.log_model(fitted.model.booster_, **common)
+        return mlflow.lightgbm.log_model(fitted.model.booster_, run_id=run_id, **common)
     from nbaprops.models.pyfunc import EnsemblePyfunc
 
     return mlflow.pyfunc.log_model(python_model=EnsemblePyfunc(fitted.model), **common)
+
+
+def _start_model_logging(
+    pool: ThreadPoolExecutor, fitted: FittedPropsModel, X_example: pd.DataFrame, run_id: str
+) -> Callable[[], Any]:
+    """Log the model beside the evaluation (a thread; the ensemble here, see _log_model);
+    returns the wait for its ModelInfo."""
+    if fitted.model_type == "ensemble":
+        info = _log_model(fitted, X_example, run_id)
+        return lambda: info
+    return pool.submit(_log_model, fitted, X_example, run_id).result
 
 
 def _write_fit_artifacts(
@@ -258,9 +276,9 @@ def _draw_evaluation_plots(folder: Path, evaluation: Evaluation) -> None:
 def _write_evaluation_tables(folder: Path, evaluation: Evaluation) -> None:
     """The validation window's tables. Written beside the plots, while the model is logged."""
     for season, part in evaluation.predictions.groupby("season"):
-        part.to_csv(folder / f"predictions_{metric_suffix(str(season))}.csv", index=False)
-    evaluation.props.to_csv(folder / "prop_probabilities.csv", index=False)
-    evaluation.errors.to_csv(folder / "error_analysis.csv", index=False)
+        write_csv(part, folder / f"predictions_{metric_suffix(str(season))}.csv")
+    write_csv(evaluation.props, folder / "prop_probabilities.csv")
+    write_csv(evaluation.errors, folder / "error_analysis.csv")
 
 
 def split_rows(data: PreparedData, spec: TrainSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -354,55 +372,6 @@ def train_and_log(
             executor=spec.executor,
             dask_address=spec.dask_address,
         )
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            # the artifacts are drawn in forked processes, each beside work of this one: the
-            # fit's while the model is evaluated, the evaluation's plots and tables (one
-            # process each) while the model is logged
-            wait_for_fit_artifacts = start_in_fork(
-                lambda: _write_fit_artifacts(folder, data, fitted, config, spec.importance_plots)
-            )
-            try:
-                val_props = props_for_rows(val_seg, data.lines, data.target)
-                evaluation = evaluate(
-                    fitted,
-                    X.iloc[val].reset_index(drop=True),
-                    y[val],
-                    val_seg,
-                    val_props,
-                    baseline[val],
-                    None if data.oracle is None else data.oracle[val],
-                )
-                train_metrics = training_metrics(fitted, X.iloc[train], y[train])
-                waits = [
-                    start_in_fork(lambda: _draw_evaluation_plots(folder, evaluation)),
-                    start_in_fork(lambda: _write_evaluation_tables(folder, evaluation)),
-                ]
-                try:
-                    info = _log_model(fitted, X.iloc[val])
-                    mlflow.log_input(
-                        MetaDataset(  # type: ignore[abstract]
-                            CodeDatasetSource({"source": data.source, "target": data.target}),
-                            name=f"{data.source}-{data.target}",
-                            digest=data.feed_digest,
-                        ),
-                        context="training",
-                    )
-                finally:
-                    for wait in waits:
-                        wait()
-            finally:
-                wait_for_fit_artifacts()
-            client.log_artifacts(run_id, tmp)
-        metrics = dict(evaluation.metrics)
-        metrics.update(train_metrics)
-        metrics.update(
-            {
-                "n_features": float(len(fitted.feature_names)),
-                "n_estimators": float(n_estimators_of(fitted.model)),
-                "training_time": fitted.fit_seconds,
-            }
-        )
         booster_params, curve = (
             ({}, []) if spec.model_type == "ensemble" else _booster_record(fitted.model)
         )
@@ -419,13 +388,63 @@ def train_and_log(
                 else {}
             ),
         }
-        metrics["tracking_overhead_seconds"] = time.perf_counter() - started - fitted.fit_seconds
-        log_run_batch(
-            client,
-            run_id,
-            metrics=metrics,
-            stepped=curve,
-            params=params,
-            tags={"model_uri": info.model_uri},
-        )
+        with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(1) as logger:
+            folder = Path(tmp)
+            # Beside the evaluation: the model is logged in a thread and the fit's artifacts
+            # drawn in a forked process. Beside the run's batched writes: the evaluation's
+            # plots and its tables, a forked process each. One upload once all are written.
+            model_info = _start_model_logging(logger, fitted, X.iloc[val], run_id)
+            waits = [
+                start_in_fork(
+                    lambda: _write_fit_artifacts(
+                        folder, data, fitted, config, spec.importance_plots
+                    )
+                )
+            ]
+            try:
+                val_props = props_for_rows(val_seg, data.lines, data.target)
+                evaluation = evaluate(
+                    fitted,
+                    X.iloc[val].reset_index(drop=True),
+                    y[val],
+                    val_seg,
+                    val_props,
+                    baseline[val],
+                    None if data.oracle is None else data.oracle[val],
+                )
+                metrics = {
+                    **evaluation.metrics,
+                    **training_metrics(fitted, X.iloc[train], y[train]),
+                    "n_features": float(len(fitted.feature_names)),
+                    "n_estimators": float(n_estimators_of(fitted.model)),
+                    "training_time": fitted.fit_seconds,
+                }
+                waits += [
+                    start_in_fork(lambda: _draw_evaluation_plots(folder, evaluation)),
+                    start_in_fork(lambda: _write_evaluation_tables(folder, evaluation)),
+                ]
+                info = model_info()
+                mlflow.log_input(
+                    MetaDataset(  # type: ignore[abstract]
+                        CodeDatasetSource({"source": data.source, "target": data.target}),
+                        name=f"{data.source}-{data.target}",
+                        digest=data.feed_digest,
+                    ),
+                    context="training",
+                )
+                log_run_batch(
+                    client,
+                    run_id,
+                    metrics=metrics,
+                    stepped=curve,
+                    params=params,
+                    tags={"model_uri": info.model_uri},
+                )
+            finally:
+                for wait in waits:
+                    wait()
+            client.log_artifacts(run_id, tmp)
+        overhead = time.perf_counter() - started - fitted.fit_seconds
+        metrics["tracking_overhead_seconds"] = overhead
+        log_run_batch(client, run_id, metrics={"tracking_overhead_seconds": overhead})
     return TrainResult(run.info.run_id, name, phase.experiment, info.model_uri, metrics)
