@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,6 +42,22 @@ def fold_data(data: PreparedData) -> PreparedData:
     if "market" in lines:
         lines = lines[lines["market"] == data.target].reset_index(drop=True)
     return replace(data, lines=lines)
+
+
+def forkserver_preload() -> list[str]:
+    """What the fork server imports once, so that each worker forked from it starts with it
+    loaded: the fold code, and the parent's main module, which every worker would otherwise
+    import again before its first fold (multiprocessing re-imports it; a CLI's or a
+    benchmark's main pulls in MLflow and the jobs, about 2 s a worker). A `python -m` module is
+    preloaded by name, a script as `__main__`, as multiprocessing's fork server allows."""
+    names = ["nbaprops.backtest.folds"]
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name and not spec.name.endswith("__main__"):
+        names.append(spec.name)
+    elif spec is None and getattr(main, "__file__", None):
+        names.append("__main__")
+    return names
 
 
 def _init_worker(path: str) -> None:
@@ -91,9 +108,10 @@ def _iter_local_results(
             yield run_fold(i, fold, data, spec)
         return
     # forkserver: boosters' OpenMP thread pools do not survive fork() in the parent's state.
-    # The server imports the fold code once; each worker is forked from it, imports done.
+    # The server imports the fold code and the main module once (forkserver_preload); each
+    # worker is forked from it, imports done.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["nbaprops.backtest.folds"])
+    context.set_forkserver_preload(forkserver_preload())
     with tempfile.NamedTemporaryFile(prefix="nbaprops-folds-", suffix=".pkl") as shipped:
         pickle.dump(fold_data(data), shipped, protocol=pickle.HIGHEST_PROTOCOL)
         shipped.flush()
