@@ -50,7 +50,7 @@ def forkserver_preload() -> list[str]:
     import again before its first fold (multiprocessing re-imports it; a CLI's or a
     benchmark's main pulls in MLflow and the jobs, about 2 s a worker). A `python -m` module is
     preloaded by name, a script as `__main__`, as multiprocessing's fork server allows."""
-    names = ["nbaprops.backtest.folds"]
+    names = ["nbaprops.backtest.forkserver_setup", "nbaprops.backtest.folds"]
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     if spec is not None and spec.name and not spec.name.endswith("__main__"):
