@@ -34,7 +34,7 @@ def goal_rows(log: str) -> dict[str, tuple[str, str, str]]:
 
 def goal_table(rows: dict[str, tuple[str, str, str]]) -> str:
     """The Markdown table of the goals."""
-    lines = ["| goal | value | goal | verdict |", "|---|---|---|---|"]
+    lines = ["| name | value | goal | verdict |", "|---|---|---|---|"]
     for name, (value, goal, verdict) in rows.items():
         shown = f"**{verdict}**" if verdict == "MISS" else verdict
         lines.append(f"| `{name}` | {value} | {goal} | {shown} |")
