@@ -118,9 +118,9 @@ def test_every_server_started_in_code_or_documented_binds_loopback(repository_ro
 
 def test_models_are_loaded_by_registry_version_only(repository_root: Path) -> None:
     """The only loader of models and pickles is governance/serving.py, by models:/NAME/VERSION
-    of the configured registry, and the probability layer from that version's own run; besides
-    it, the fold pool's workers read the one file their parent wrote for them (a private
-    temporary file in place of the pipe multiprocessing would pickle the same data through)."""
+    of the configured registry, and the probability layer from that version's own run (the
+    walk-forward's folds share the prepared data in threads of one process: nothing is
+    pickled to reach them)."""
     loaders = re.compile(r"(load_model|pickle\.loads?|joblib\.load|torch\.load)\(")
     found: dict[str, list[str]] = {}
     for package in PRODUCT_PACKAGES:
@@ -130,10 +130,6 @@ def test_models_are_loaded_by_registry_version_only(repository_root: Path) -> No
                 found.setdefault(str(path.relative_to(repository_root)), []).append(
                     call_text(source, match.start())
                 )
-    pool_reads = found.pop("nbaprops/backtest/executor.py", [])
-    assert pool_reads == ["pickle.load(handle)"], pool_reads
-    executor = (repository_root / "nbaprops/backtest/executor.py").read_text()
-    assert "tempfile.NamedTemporaryFile(" in executor and "initargs=(shipped.name,)" in executor
     assert set(found) == {"governance/serving.py"}, found
     calls = found["governance/serving.py"]
     assert any(c.startswith('load_model(f"models:/{name}/{info.version}")') for c in calls), calls
