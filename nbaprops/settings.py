@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     retrain_params: str = Field(
         default="", description="Hyper-parameter overrides of the nightly model: k=v,k=v."
     )
+    importance_plots: bool = Field(
+        default=False,
+        description="Also draw feature_importance_<kind>.png for each importance kind of the "
+        "booster (LightGBM: split, gain; XGBoost: weight), as MLflow's autologging does; the "
+        "tables are always logged as JSON and feature_importance.png always drawn. Off by "
+        "default: about 0.1 s of plotting a kind on every training run.",
+    )
     backtest_days: int = Field(default=60, ge=7, description="Walk-forward window of a candidate.")
     refit_days: int = Field(default=30, ge=1)
     drift_window_days: int = Field(default=14, ge=1, description="Recent days drift compares.")

@@ -93,6 +93,7 @@ def train_command(
         n_jobs=settings.workers,
         executor=settings.executor,
         dask_address=settings.dask_scheduler,
+        importance_plots=settings.importance_plots,
     )
     the_target = target or settings.target
     with status("tracking store", as_json):

@@ -58,6 +58,7 @@ def retrain(ctx: JobContext) -> JobResult:
         n_jobs=settings.workers,
         executor=settings.executor,
         dask_address=settings.dask_scheduler,
+        importance_plots=settings.importance_plots,
     )
     result = train_and_log(
         data,

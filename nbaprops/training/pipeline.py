@@ -5,7 +5,8 @@ decides what goes into MLflow and in which run, and keeps tracking cheap: what a
 would record (booster params, per-iteration curve, importance tables) read off the fitted
 booster and written with the run's metrics in a few batched calls; the plots and tables drawn
 in forked processes beside this one's work (the fit's during the evaluation, the evaluation's
-while the model is logged); one artifact upload; pinned pip requirements.
+while the model is logged); one artifact upload; pinned pip requirements. The per-kind
+importance plots autologging draws are an option (Settings.importance_plots), off by default.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import pickle
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,9 +76,10 @@ class TrainSpec:
     n_jobs: int = 2
     executor: str = "local"
     dask_address: str | None = None
-    #: feature_importance_<kind>.json and .png per importance kind of the booster, as
-    #: MLflow's autologging writes them (feature_importance.png/.csv are always written)
-    importance_plots: bool = True
+    #: feature_importance_<kind>.png per importance kind of the booster, as MLflow's
+    #: autologging draws them (Settings.importance_plots; the <kind>.json tables and
+    #: feature_importance.png/.csv are always written)
+    importance_plots: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,9 +177,8 @@ def _member_hook(client: MlflowClient, parent_name: str) -> MemberHook:
 def _log_model(fitted: FittedPropsModel, X_example: pd.DataFrame, run_id: str) -> Any:
     """Log the fitted model into run `run_id`, with its signature, example and requirements.
 
-    The XGBoost and LightGBM flavours take the run explicitly, so this may run in a thread
-    beside the evaluation; the ensemble's pyfunc flavour reads the active run (thread-local),
-    so it must be called where the run was started."""
+    The XGBoost and LightGBM flavours take the run explicitly; the ensemble's pyfunc flavour
+    reads the active run (thread-local), so it must be called where the run was started."""
     example = X_example.dropna().head(5)
     if example.empty:
         example = X_example.head(5).fillna(0.0)
@@ -198,17 +198,6 @@ def _log_model(fitted: FittedPropsModel, X_example: pd.DataFrame, run_id: str) -
     from nbaprops.models.pyfunc import EnsemblePyfunc
 
     return mlflow.pyfunc.log_model(python_model=EnsemblePyfunc(fitted.model), **common)
-
-
-def _start_model_logging(
-    pool: ThreadPoolExecutor, fitted: FittedPropsModel, X_example: pd.DataFrame, run_id: str
-) -> Callable[[], Any]:
-    """Log the model beside the evaluation (a thread; the ensemble here, see _log_model);
-    returns the wait for its ModelInfo."""
-    if fitted.model_type == "ensemble":
-        info = _log_model(fitted, X_example, run_id)
-        return lambda: info
-    return pool.submit(_log_model, fitted, X_example, run_id).result
 
 
 def _write_fit_artifacts(
@@ -264,7 +253,7 @@ def _write_fit_artifacts(
 
 
 def _draw_evaluation_plots(folder: Path, evaluation: Evaluation) -> None:
-    """The validation window's plots. Drawn while the model is logged."""
+    """The validation window's plots."""
     preds = evaluation.predictions
     residuals_plot(
         preds["actual"].to_numpy(), preds["prediction"].to_numpy(), folder / "residuals.png"
@@ -274,7 +263,7 @@ def _draw_evaluation_plots(folder: Path, evaluation: Evaluation) -> None:
 
 
 def _write_evaluation_tables(folder: Path, evaluation: Evaluation) -> None:
-    """The validation window's tables. Written beside the plots, while the model is logged."""
+    """The validation window's tables."""
     for season, part in evaluation.predictions.groupby("season"):
         write_csv(part, folder / f"predictions_{metric_suffix(str(season))}.csv")
     write_csv(evaluation.props, folder / "prop_probabilities.csv")
@@ -388,12 +377,13 @@ def train_and_log(
                 else {}
             ),
         }
-        with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(1) as logger:
+        with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            # Beside the evaluation: the model is logged in a thread and the fit's artifacts
-            # drawn in a forked process. Beside the run's batched writes: the evaluation's
-            # plots and its tables, a forked process each. One upload once all are written.
-            model_info = _start_model_logging(logger, fitted, X.iloc[val], run_id)
+            # Beside the evaluation: the fit's artifacts, drawn in a forked process. Beside the
+            # training window's metrics, the model's logging and the run's batched writes: the
+            # evaluation's plots and its tables, a forked process each. One upload once all
+            # are written. (The model was logged in a thread beside the evaluation before: its
+            # Python held the GIL the evaluation needed, and the plots were left to wait for.)
             waits = [
                 start_in_fork(
                     lambda: _write_fit_artifacts(
@@ -423,7 +413,7 @@ def train_and_log(
                     start_in_fork(lambda: _draw_evaluation_plots(folder, evaluation)),
                     start_in_fork(lambda: _write_evaluation_tables(folder, evaluation)),
                 ]
-                info = model_info()
+                info = _log_model(fitted, X.iloc[val], run_id)
                 mlflow.log_input(
                     MetaDataset(  # type: ignore[abstract]
                         CodeDatasetSource({"source": data.source, "target": data.target}),
