@@ -20,8 +20,9 @@ from jobs.daemon.types import JobResult
 from jobs.loop.context import JobContext
 from jobs.loop.live_predictions import LivePredictions
 from nbaprops.data.feed import STAT_COLUMNS, Feed, target_values
+from nbaprops.features.history import rows_for_day
 from nbaprops.training.pipeline import MIN_HISTORY_GAMES
-from nbaprops.training.prepare import prepare
+from nbaprops.training.prepare import PreparedData, prepare
 
 
 def actual_results(feed: Feed, day: dt.date, market: str) -> pd.DataFrame:
@@ -94,17 +95,32 @@ def pending_rows(
     return rows.astype(games.dtypes[rows.columns].to_dict()).reset_index(drop=True)
 
 
+def morning_data(
+    morning: Feed, day: dt.date, market: str, players: pd.Series, feature_set: str
+) -> PreparedData | None:
+    """Features of `players`' rows on `day`, as a training build over the whole feed would
+    give them: the day's pending rows after only the earlier rows their features read
+    (nbaprops.features.history, so a day costs the same late in a season as early), and every
+    book's lines of the day (the market features' consensus, as in training). None when none
+    of the players has a game on the day's slate."""
+    known = morning.games[morning.games["game_date"] < pd.Timestamp(day)]
+    today = pending_rows(known, morning.slate(day), players, day)
+    if today.empty:
+        return None
+    frame = pd.concat([known[rows_for_day(known, today)], today], ignore_index=True)
+    lines = morning.lines
+    day_lines = lines[(lines["game_date"] == pd.Timestamp(day)) & (lines["market"] == market)]
+    return prepare(Feed(frame, day_lines, None, morning.source), market, feature_set)
+
+
 def score_morning(morning: Feed, day: dt.date, market: str, served: Any) -> pd.DataFrame:
     """Predictions for every player with a posted line on `day` and enough history."""
     lines = posted_lines(morning, day, market)
     if lines.empty:
         return pd.DataFrame()
-    known = morning.games[morning.games["game_date"] < pd.Timestamp(day)]
-    today = pending_rows(known, morning.slate(day), lines["player_id"], day)
-    if today.empty:
+    data = morning_data(morning, day, market, lines["player_id"], served.feature_set)
+    if data is None:
         return pd.DataFrame()
-    frame = pd.concat([known, today], ignore_index=True)
-    data = prepare(Feed(frame, lines, None, morning.source), market, served.feature_set)
     eligible = data.history_games >= MIN_HISTORY_GAMES
     rows = np.flatnonzero((data.dates == pd.Timestamp(day)).to_numpy() & eligible)
     mu = served.model.predict(data.X.iloc[rows].reset_index(drop=True))
@@ -122,7 +138,7 @@ def predict_today(ctx: JobContext, live: LivePredictions, feed: Feed) -> dict[st
     production = version_by_alias(ctx.client, ctx.model_name, PRODUCTION)
     if production is None:
         return {"predicted": 0, "note": "no Production model yet"}
-    morning = feed.morning_of(ctx.run_for)
+    morning = feed.morning_of(ctx.run_for, line_history=False)
     if morning.slate(ctx.run_for).empty:
         return {"predicted": 0, "note": f"no games scheduled on {ctx.run_for}"}
     served = load_version(ctx.client, production.version, ctx.model_name)

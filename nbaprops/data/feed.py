@@ -107,12 +107,17 @@ class Feed:
         cutoff = pd.Timestamp(day).normalize()
         return self._subset(self.games["game_date"] < cutoff, self.lines["game_date"] < cutoff)
 
-    def morning_of(self, day: dt.date | pd.Timestamp) -> Feed:
+    def morning_of(self, day: dt.date | pd.Timestamp, line_history: bool = True) -> Feed:
         """What is known on the morning of `day`, before tip-off: earlier games, the lines up
-        to and including the day's, and the schedule (no box score of the day)."""
+        to and including the day's, and the schedule (no box score of the day).
+
+        `line_history=False` keeps the day's lines only: what scoring reads, without copying
+        the earlier lines (1.7 million rows late in the default feed)."""
         d = pd.Timestamp(day).normalize()
         slate = self.slate(d) if self.schedule is None else None
-        cut = self._subset(self.games["game_date"] < d, self.lines["game_date"] <= d)
+        dates = self.lines["game_date"]
+        lines = dates <= d if line_history else dates == d
+        cut = self._subset(self.games["game_date"] < d, lines)
         if slate is None:
             return cut
         return Feed(cut.games, cut.lines, cut.truth, cut.source, cut.warnings, slate)
