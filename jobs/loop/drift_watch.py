@@ -12,7 +12,6 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from governance.drift import DriftReport, assess_drift
 from governance.lifecycle import Lifecycle
@@ -23,6 +22,7 @@ from governance.serving import ServedModel, load_version
 from jobs.daemon.types import JobResult
 from jobs.loop.context import JobContext
 from jobs.loop.live_predictions import LivePredictions, SettledWindow
+from nbaprops.tracking.plots import psi_plot
 from nbaprops.tracking.runlog import log_metrics, start_tracked_run, write_json
 from nbaprops.tracking.setup import MONITORING_EXPERIMENT, fluent_store
 from nbaprops.training.prepare import PreparedData
@@ -64,19 +64,8 @@ def _frames(
 
 
 def _drift_plot(report: DriftReport, path: Path) -> Path:
-    names = [f.name for f in report.features] + ["predictions"]
-    values = [f.psi for f in report.features] + [report.prediction_psi]
-    fig = Figure(figsize=(7, 3.5))
-    ax = fig.subplots()
-    colours = ["#c53030" if v >= 0.25 else "#d69e2e" if v >= 0.1 else "#2f855a" for v in values]
-    ax.barh(names, values, color=colours)
-    ax.axvline(0.1, color="grey", linestyle="--", linewidth=1)
-    ax.axvline(0.25, color="black", linestyle="--", linewidth=1)
-    ax.set_xlabel("PSI against the training window")
-    ax.set_title(f"Drift: live MAE ratio {report.live_mae_ratio:.2f}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    return path
+    psi = {f.name: f.psi for f in report.features} | {"predictions": report.prediction_psi}
+    return psi_plot(psi, path, f"Drift: live MAE ratio {report.live_mae_ratio:.2f}")
 
 
 def _log_drift_run(ctx: JobContext, version: str, report: DriftReport, live_mae: float) -> str:

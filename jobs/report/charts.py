@@ -29,7 +29,11 @@ DPI = 150
 
 def new_axes(title: str, height: float = FIGSIZE[1]) -> tuple[Figure, Axes]:
     """A figure of the report's standard width on its own Agg canvas, with house styling."""
-    fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI)
+    # fixed margins in inches (room for 8 pt tick labels and the 10 pt title) instead of the
+    # constrained layout, which measured every text once more: about half of a chart's cost
+    fig.subplots_adjust(left=0.7 / FIGSIZE[0], right=1 - 0.15 / FIGSIZE[0],
+                        bottom=0.42 / height, top=1 - 0.32 / height)  # fmt: skip
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.set_title(title, loc="left", fontsize=10, color=INK)

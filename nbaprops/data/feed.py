@@ -105,7 +105,7 @@ class Feed:
     def known_before(self, day: dt.date | pd.Timestamp) -> Feed:
         """Everything known before the start of `day`: earlier games and earlier lines."""
         cutoff = pd.Timestamp(day).normalize()
-        return self._subset(self.games["game_date"] < cutoff, self.lines["game_date"] < cutoff)
+        return self._subset(_before(self.games, cutoff), _before(self.lines, cutoff))
 
     def morning_of(self, day: dt.date | pd.Timestamp, line_history: bool = True) -> Feed:
         """What is known on the morning of `day`, before tip-off: earlier games, the lines up
@@ -116,8 +116,8 @@ class Feed:
         d = pd.Timestamp(day).normalize()
         slate = self.slate(d) if self.schedule is None else None
         dates = self.lines["game_date"]
-        lines = dates <= d if line_history else dates == d
-        cut = self._subset(self.games["game_date"] < d, lines)
+        lines = _before(self.lines, d, inclusive=True) if line_history else dates == d
+        cut = self._subset(_before(self.games, d), lines)
         if slate is None:
             return cut
         return Feed(cut.games, cut.lines, cut.truth, cut.source, cut.warnings, slate)
@@ -141,14 +141,33 @@ class Feed:
         g, ln = self.games["game_date"], self.lines["game_date"]
         return self._subset((g >= s) & (g < e), (ln >= s) & (ln < e))
 
-    def _subset(self, game_mask: pd.Series, line_mask: pd.Series) -> Feed:
-        games = self.games.loc[game_mask].reset_index(drop=True)
-        lines = self.lines.loc[line_mask].reset_index(drop=True)
+    def _subset(self, game_rows: Rows, line_rows: Rows) -> Feed:
+        games = _take(self.games, game_rows)
+        lines = _take(self.lines, line_rows)
         truth = None
         if self.truth is not None:
             keys = games[list(TRUTH_KEY)]
             truth = keys.merge(self.truth, on=list(TRUTH_KEY), how="left")
         return Feed(games, lines, truth, self.source, self.warnings, self.schedule)
+
+
+#: rows of a frame: a boolean mask, or a slice of positions (a date-sorted frame's prefix)
+Rows = pd.Series | slice
+
+
+def _before(frame: pd.DataFrame, cutoff: pd.Timestamp, inclusive: bool = False) -> Rows:
+    """The rows dated before `cutoff` (or on it, `inclusive`): a prefix slice when the frame is
+    sorted by date, as loaded feeds are (no copy of 1.7 million lines a job), else a mask."""
+    dates = frame["game_date"]
+    if dates.is_monotonic_increasing:
+        return slice(0, int(dates.searchsorted(cutoff, side="right" if inclusive else "left")))
+    return dates <= cutoff if inclusive else dates < cutoff
+
+
+def _take(frame: pd.DataFrame, rows: Rows) -> pd.DataFrame:
+    """`frame`'s rows, renumbered from 0."""
+    part = frame.iloc[rows] if isinstance(rows, slice) else frame.loc[rows]
+    return part.reset_index(drop=True)
 
 
 def schedule_from_games(games: pd.DataFrame) -> pd.DataFrame:

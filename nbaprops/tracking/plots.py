@@ -127,3 +127,19 @@ def roi_by_edge_plot(buckets: dict[str, float], counts: dict[str, int], path: Pa
     ax.set_ylabel("ROI (flat stakes)")
     ax.set_title("ROI by edge at the price taken")
     return _save(fig, path, left=0.14)
+
+
+def psi_plot(psi: dict[str, float], path: Path, title: str) -> Path:
+    """PSI of each monitored series against the training window, with the 0.1 (moderate) and
+    0.25 (major) lines; bars coloured by band."""
+    names, values = list(psi), list(psi.values())
+    fig = Figure(figsize=(7, 3.5))
+    ax = fig.subplots()
+    colours = ["#c53030" if v >= 0.25 else "#d69e2e" if v >= 0.1 else "#2f855a" for v in values]
+    ax.barh(names, values, color=colours)
+    ax.axvline(0.1, color="grey", linestyle="--", linewidth=1)
+    ax.axvline(0.25, color="black", linestyle="--", linewidth=1)
+    ax.set_xlabel("PSI against the training window")
+    ax.set_title(title)
+    longest = max((len(name) for name in names), default=1)
+    return _save(fig, path, left=min(0.45, (0.25 + 0.085 * longest) / 7), bottom=0.16, top=0.9)
