@@ -21,9 +21,8 @@ from benchmarks.goals import print_goal
 from nbaprops.backtest.walkforward import BacktestSpec, plan_folds, run_backtest
 from nbaprops.data.synthetic import SyntheticSource
 from nbaprops.settings import DEFAULT_SEASONS
-from nbaprops.training.fit import fit_props_model
+from nbaprops.training.fit import calibration_props, fit_props_model
 from nbaprops.training.prepare import PreparedData, prepare
-from nbaprops.training.props import props_for_rows
 
 GOAL = 0.75
 
@@ -41,7 +40,7 @@ def bare_fit_seconds(data: PreparedData, spec: BacktestSpec, threads: int) -> li
             data.y[train],
             seg["game_date"],
             seg["tier"].to_numpy(),
-            props_for_rows(seg, data.lines, data.target),
+            calibration_props(seg, data.lines, data.target),
             model_type=spec.model_type,
             overrides=spec.params,
             calibration=spec.calibration,

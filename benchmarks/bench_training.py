@@ -24,7 +24,7 @@ from nbaprops.data.synthetic import SyntheticSource
 from nbaprops.settings import DEFAULT_SEASONS, Settings
 from nbaprops.tracking.setup import init_tracking
 from nbaprops.training.evaluation import evaluate, training_metrics
-from nbaprops.training.fit import fit_props_model
+from nbaprops.training.fit import calibration_props, fit_props_model
 from nbaprops.training.pipeline import TrainSpec, split_rows, train_and_log
 from nbaprops.training.prepare import PreparedData, prepare
 from nbaprops.training.props import props_for_rows
@@ -37,7 +37,7 @@ def bare_fit(data: PreparedData, spec: TrainSpec) -> float:
     started = time.perf_counter()
     train, val = split_rows(data, spec)
     seg = data.segments
-    train_props = props_for_rows(seg.iloc[train].reset_index(drop=True), data.lines, data.target)
+    train_props = calibration_props(seg.iloc[train].reset_index(drop=True), data.lines, data.target)
     fitted = fit_props_model(
         data.X.iloc[train].reset_index(drop=True),
         data.y[train],

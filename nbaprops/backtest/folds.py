@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.splits import Fold
-from nbaprops.training.fit import fit_props_model
+from nbaprops.training.fit import calibration_props, fit_props_model
 from nbaprops.training.prepare import PreparedData
 from nbaprops.training.props import props_for_rows
 
@@ -86,7 +86,7 @@ def run_fold(index: int, fold: Fold, data: PreparedData, spec: FoldSpec) -> Fold
         data.y[train],
         train_seg["game_date"],
         train_seg["tier"].to_numpy(),
-        props_for_rows(train_seg, data.lines, data.target),
+        calibration_props(train_seg, data.lines, data.target),
         model_type=spec.model_type,
         overrides=spec.params,
         calibration=spec.calibration,

@@ -37,7 +37,7 @@ from nbaprops.models.regressors import (
     resolve_params,
 )
 from nbaprops.splits import time_split
-from nbaprops.training.props import over_outcome
+from nbaprops.training.props import over_outcome, props_for_rows
 
 CALIBRATION_FRACTION = 0.15
 #: Settled calibration props a tier needs for its own calibrator (else it uses the pooled one).
@@ -98,6 +98,8 @@ class FittedPropsModel:
     calibrator: Any
     calibration_kind: str
     params: dict[str, Any]
+    #: seconds of the whole props-model fit: the booster and its probability layer (spread,
+    #: dispersion, calibrators), what the benchmarks' bare arms time as "the fit"
     fit_seconds: float
     n_fit_rows: int
     n_calibration_rows: int
@@ -164,6 +166,17 @@ def fit_tier_dispersion(
     return phi
 
 
+def calibration_props(keys: pd.DataFrame, lines: pd.DataFrame, market: str) -> pd.DataFrame:
+    """The training window's props that `fit_props_model` reads: the opening lines of its
+    calibration slice (the last CALIBRATION_FRACTION of its dates), `row` indexing the whole
+    window as `props_for_rows(keys, ...)` would. Matching only the slice's rows skips the
+    other 85 % of the window's merge with the lines."""
+    _, cal_mask = time_split(keys["game_date"].reset_index(drop=True), CALIBRATION_FRACTION)
+    positions = np.flatnonzero(np.asarray(cal_mask))
+    props = props_for_rows(keys.iloc[positions], lines, market)
+    return props.assign(row=positions[props["row"].to_numpy()])
+
+
 def fit_props_model(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -182,7 +195,8 @@ def fit_props_model(
 ) -> FittedPropsModel:
     """Fit on all given rows (the training window), holding out its last dates for calibration.
 
-    `props` are the training window's lines with a `row` column indexing X positionally.
+    `props` are the training window's lines with a `row` column indexing X positionally (only
+    the calibration slice's are read: `calibration_props`).
     `executor="dask"` fits an ensemble's members as Dask tasks on the scheduler at
     `dask_address` (a throwaway local cluster without one); a single model always fits here.
     """
@@ -212,7 +226,6 @@ def fit_props_model(
     else:
         params = resolve_params(model_type, overrides, seed, n_jobs)
         model = fit_regressor(model_type, params, X_fit, y_fit, eval_set)
-    fit_seconds = time.perf_counter() - started
 
     cal_pred = np.asarray(model.predict(X_cal), dtype=float)
     sigma = fit_tier_spread(y_cal - cal_pred, tiers[cal_mask])
@@ -224,7 +237,7 @@ def fit_props_model(
         calibrator=None,
         calibration_kind=calibration,
         params=params,
-        fit_seconds=fit_seconds,
+        fit_seconds=0.0,  # set once the probability layer is fitted too
         n_fit_rows=int(fit_mask.sum()),
         n_calibration_rows=int(cal_mask.sum()),
     )
@@ -244,4 +257,5 @@ def fit_props_model(
             fitted.tier_calibrators[str(tier)] = fit_calibrator(
                 calibration, raw[rows], went_over[rows].astype(float)
             )
+    fitted.fit_seconds = time.perf_counter() - started
     return fitted

@@ -50,7 +50,12 @@ from nbaprops.tracking.runlog import (
 )
 from nbaprops.tracking.setup import phase_by_key
 from nbaprops.training.evaluation import Evaluation, evaluate, training_metrics
-from nbaprops.training.fit import FittedPropsModel, MemberHook, fit_props_model
+from nbaprops.training.fit import (
+    FittedPropsModel,
+    MemberHook,
+    calibration_props,
+    fit_props_model,
+)
 from nbaprops.training.prepare import PreparedData
 from nbaprops.training.props import props_for_rows
 
@@ -305,7 +310,7 @@ def train_and_log(
         spec.feature_set,
         key_param(spec.model_type, {**DEFAULT_PARAMS.get(spec.model_type, {}), **spec.params}),
     )
-    train_props = props_for_rows(seg.iloc[train].reset_index(drop=True), data.lines, data.target)
+    train_props = calibration_props(seg.iloc[train].reset_index(drop=True), data.lines, data.target)
     val_seg = seg.iloc[val].reset_index(drop=True)
     baseline = data.baseline.copy()
     baseline[np.isnan(baseline)] = float(np.mean(y[train]))
