@@ -4,9 +4,10 @@ Both arms run in this process on the full four-season default feed with the same
 split, seed and threads; the bare arm does the fit, the probability layer and the evaluation
 (validation and training-window metrics) without MLflow: what tracking adds is the run, the
 model's logging, the plots and tables, and the writes. Goal: tracked / bare <= 1.25
-(MLflow's default autologging measured 1.8-3.7x).
+(MLflow's default autologging measured 1.8-3.7x). Each arm's figure is its best of
+`--repeats` runs (3 by default): single runs on this 2-core machine spread by about 0.1x.
 
-    python -m benchmarks.bench_training [--teams 30] [--repeats 1]
+    python -m benchmarks.bench_training [--teams 30] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def bare_fit(data: PreparedData, spec: TrainSpec) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--teams", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     feed = SyntheticSource(seed=42, teams=args.teams, seasons=DEFAULT_SEASONS).load()
     data = prepare(feed, "PTS", "full")
